@@ -1,0 +1,105 @@
+// The transport-independent server: one tool registry, one session manager, one operation runner and
+// the dispatcher, plus the lifecycle that ties a transport to a session and the shutdown sequence.
+// Nothing here knows about Fastify.
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { RpcCode } from './errors.js';
+import { notification, type IncomingMessage } from './jsonrpc.js';
+import { Dispatcher, type ServerIdentity } from './protocol/dispatcher.js';
+import { OperationRunner } from './operations/runner.js';
+import { SessionManager } from './sessions/session-manager.js';
+import type { Session, SessionTransport } from './sessions/session.js';
+import { ToolRegistry } from './tools/registry.js';
+import type { ToolDefinition } from './tools/define.js';
+
+export interface CoreLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface McpCoreOptions {
+  identity: ServerIdentity;
+  tools?: Iterable<ToolDefinition<any>>;
+  maxSessions: number;
+  logger?: CoreLogger;
+}
+
+export class McpCore {
+  readonly tools: ToolRegistry;
+  readonly sessions: SessionManager;
+  readonly runner: OperationRunner;
+  readonly dispatcher: Dispatcher;
+  readonly identity: ServerIdentity;
+  readonly logger: CoreLogger | undefined;
+  private shuttingDownFlag = false;
+
+  constructor(options: McpCoreOptions) {
+    this.identity = options.identity;
+    this.logger = options.logger;
+    this.tools = new ToolRegistry();
+    if (options.tools) this.tools.registerAll(options.tools);
+    this.sessions = new SessionManager({ maxSessions: options.maxSessions });
+    this.runner = new OperationRunner({ logger: options.logger });
+    this.dispatcher = new Dispatcher(this.tools, this.runner, this.identity);
+  }
+
+  get shuttingDown(): boolean {
+    return this.shuttingDownFlag;
+  }
+
+  /** Route a transport's traffic to a session until the transport closes. */
+  connect(session: Session, transport: SessionTransport): void {
+    session.attach(transport);
+    transport.onmessage = (message) => this.dispatcher.handle(session, message as IncomingMessage);
+    transport.onclose = () => this.endSession(session, 'client disconnected');
+    transport.onerror = (err) => this.logger?.debug({ session: session.id, err: err.message }, 'transport error');
+    void transport.start();
+  }
+
+  /** Abort a session's calls and forget it. */
+  endSession(session: Session, why: string): void {
+    if (session.closed) return;
+    this.runner.abortSession(session, 'disconnected', why);
+    session.rejectPending(new Error(why));
+    session.detach();
+    this.sessions.delete(session);
+    this.logger?.debug({ session: session.id, why }, 'session ended');
+  }
+
+  /** Send a notification to every session on every transport; returns how many it reached. */
+  broadcast(message: JSONRPCMessage): number {
+    return this.sessions.broadcast(message);
+  }
+
+  /**
+   * Graceful shutdown: warn every session, give calls in flight `graceMs` to finish (their results are
+   * delivered), fail the rest with a clear error, then close every transport as "going away".
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.shuttingDownFlag) return;
+    this.shuttingDownFlag = true;
+    const inflight = this.runner.size;
+    this.broadcast(notification('notifications/message', {
+      level: 'warning',
+      logger: this.identity.name,
+      data: `Server is shutting down; calls in flight get up to ${Math.round(graceMs / 1000)} s to finish.`,
+    }));
+    this.logger?.info({ sessions: this.sessions.size, inflight, graceMs }, 'shutting down');
+    const idle = await this.runner.whenIdle(graceMs);
+    if (!idle) {
+      const left = this.runner.all();
+      this.logger?.warn({ aborted: left.length }, 'grace period over: aborting calls in flight');
+      for (const op of left) {
+        this.runner.fail(op, 'shutdown', RpcCode.SHUTTING_DOWN, 'Server shutting down: the call was aborted after the grace period');
+      }
+    }
+    // Let the last responses leave before the close frames.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const closing: Promise<void>[] = [];
+    for (const session of [...this.sessions.all()]) {
+      closing.push(session.closeForShutdown('server shutting down'));
+    }
+    await Promise.allSettled(closing);
+  }
+}
