@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { Session, type TransportKind } from './session.js';
-import type { Principal } from './principal.js';
+import { samePrincipal, type Principal } from './principal.js';
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
@@ -33,6 +33,15 @@ export class SessionManager {
 
   get(id: string): Session | undefined {
     return this.sessions.get(id);
+  }
+
+  /**
+   * The session with this id if it belongs to `principal`; otherwise undefined, exactly as for an
+   * unknown id, so a caller cannot learn that another principal's session exists.
+   */
+  getOwned(id: string, principal: Principal | undefined): Session | undefined {
+    const session = this.sessions.get(id);
+    return session !== undefined && samePrincipal(session.principal, principal) ? session : undefined;
   }
 
   /** Forget the session; the caller has already aborted its operations. */
