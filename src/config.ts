@@ -14,7 +14,7 @@ export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address to bind. Loopback by default.' }),
   PORT: int(8080, 0, 65535, 'TCP port (0 = pick a free one).'),
   LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
     { default: 'info', description: 'Server log level (pino).' },
   ),
   HEARTBEAT_INTERVAL_MS: int(30_000, 10, 3_600_000, 'WebSocket ping interval; a socket silent for a whole interval is terminated.'),
