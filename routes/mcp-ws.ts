@@ -20,6 +20,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     const transport = new WebSocketServerTransport(socket, {
       sessionId: id,
       extra: { requestInfo: { headers: request.headers } },
+      messageLimit: app.mcpLimits.newMessageLimiter(),
     });
     app.mcpHeartbeat.watch(socket);
     core.connect(session, transport);

@@ -8,6 +8,7 @@ import { ConfigError } from './errors.js';
 
 const int = (def: number, min: number, max: number, description: string) =>
   Type.Integer({ default: def, minimum: min, maximum: max, description });
+const bool = (def: boolean, description: string) => Type.Boolean({ default: def, description });
 
 /** The settings, in the order the README documents them. */
 export const ConfigSchema = Type.Object({
@@ -21,6 +22,45 @@ export const ConfigSchema = Type.Object({
   MAX_PAYLOAD_BYTES: int(4 * 1024 * 1024, 1024, 256 * 1024 * 1024, 'Largest incoming message (WebSocket frame or HTTP body).'),
   SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000, 'On SIGTERM/SIGINT, how long in-flight calls get to finish.'),
   MAX_SESSIONS: int(10_000, 1, 1_000_000, 'Most sessions open at once on this process.'),
+  SSE_KEEPALIVE_MS: int(15_000, 10, 3_600_000, 'Interval of `: keepalive` comments on idle SSE streams (GET /mcp, /mcp/sse, long POST streams), below proxy idle timeouts.'),
+  EVENT_BUFFER_EVENTS: int(1000, 0, 1_000_000, 'Events each HTTP session keeps for replay after a reconnect with Last-Event-ID (0 = no replay).'),
+  SESSION_IDLE_TIMEOUT_MS: int(300_000, 100, 86_400_000, 'An SSE or Streamable HTTP session with no open stream and no request for this long is ended (later use → 404).'),
+  MCP_FIXTURES: Type.Union([Type.Literal('none'), Type.Literal('conformance')], {
+    default: 'none',
+    description: 'Extra fixture tools, resources and prompts: none, or conformance (what the official conformance suite expects).',
+  }),
+  DATA_DIR: Type.String({ default: './data', minLength: 1, description: 'Folder that process_images reads and writes; its inputDir/outputDir must stay inside it. Relative to the working directory.' }),
+  IMAGE_CONCURRENCY: int(8, 1, 64, 'Images process_images converts at once per call (its `concurrency` argument overrides it).'),
+  // Security (README "Security"): authentication, metadata, browser checks and limits.
+  AUTH_MODE: Type.Union([Type.Literal('jwt'), Type.Literal('none')], {
+    default: 'jwt',
+    description: 'jwt: every MCP request needs a Bearer JWT; none: no authentication (loopback HOST only, unless ALLOW_INSECURE_NO_AUTH).',
+  }),
+  JWT_SECRET: Type.String({ default: '', description: 'HS256 secret, at least 32 characters. Set this or JWKS_URL; with neither, `npm start` on loopback makes a dev secret and prints a token.' }),
+  JWKS_URL: Type.String({ default: '', description: 'URL of the authorization server\'s JWKS (RS/PS/ES/EdDSA keys; cached, unknown key ids refetched at most every 30 s).' }),
+  JWT_ISSUER: Type.String({ default: '', description: 'Required `iss` of tokens (empty = not checked); also the default authorization server in the metadata.' }),
+  JWT_AUDIENCE: Type.String({ default: '', description: 'Required `aud` of tokens (RFC 8707); empty = RESOURCE_URL.' }),
+  JWT_CLOCK_TOLERANCE_MS: int(30_000, 0, 300_000, 'Clock skew allowed when checking a token\'s exp and nbf.'),
+  REQUIRED_SCOPES: Type.String({ default: '', description: 'Scopes every token needs to use the MCP endpoints (space or comma separated); missing → 403 insufficient_scope.' }),
+  HIDE_UNAUTHORIZED_TOOLS: bool(true, 'Leave out of tools/list the tools whose scopes the caller\'s token lacks.'),
+  ALLOW_INSECURE_NO_AUTH: bool(false, 'Allow AUTH_MODE=none on a non-loopback HOST (anyone who reaches the port can call every tool).'),
+  RESOURCE_URL: Type.String({ default: '', description: 'Canonical URL of this MCP server (e.g. https://mcp.example.com/mcp): token audience and `resource` in the metadata; empty = http://HOST:PORT/mcp.' }),
+  AUTHORIZATION_SERVERS: Type.String({ default: '', description: 'Issuer URLs of the OAuth authorization servers (comma separated) for the RFC 9728 metadata; empty = JWT_ISSUER.' }),
+  ALLOWED_ORIGINS: Type.String({ default: '', description: 'Browser origins allowed on MCP routes (comma separated; * = any); requests without Origin pass. Empty = loopback origins when HOST is loopback, else none.' }),
+  ALLOWED_HOSTS: Type.String({ default: '', description: 'Host header values accepted on MCP routes (comma separated host or host:port; DNS-rebinding protection). Empty = loopback names when HOST is loopback, else any.' }),
+  TRUSTED_PROXIES: Type.String({ default: '', description: 'Reverse proxy addresses or CIDRs (comma separated) whose X-Forwarded-For gives the client IP; empty = none.' }),
+  RATE_LIMIT_MAX: int(1000, 0, 10_000_000, 'HTTP requests on MCP routes (upgrades, SSE opens, POSTs) per principal (client IP without auth) per window; over it → 429. 0 = no limit.'),
+  RATE_LIMIT_WINDOW_MS: int(60_000, 1000, 86_400_000, 'Window of RATE_LIMIT_MAX.'),
+  WS_MESSAGES_PER_SECOND: int(1000, 0, 1_000_000, 'Messages per second one WebSocket session may send (token bucket); over it, requests get -32029. 0 = no limit.'),
+  WS_MESSAGE_BURST: int(2000, 1, 10_000_000, 'Messages a WebSocket session may send at once before WS_MESSAGES_PER_SECOND applies.'),
+  WS_RATE_LIMIT_STRIKES: int(100, 1, 1_000_000, 'Over-limit messages within 10 s after which the WebSocket is closed with 1008.'),
+  MAX_CONNECTIONS_PER_PRINCIPAL: int(100, 0, 1_000_000, 'Open WebSockets and SSE streams per authenticated principal; more → 429. 0 = no limit.'),
+  // Long-running operations (README "Queuing, timeouts, streaming and broadcast").
+  MAX_CONCURRENT_PER_SESSION: int(4, 1, 10_000, 'Tool calls one session runs at once; more wait in its queue (sessions are served round-robin).'),
+  MAX_CONCURRENT_OPERATIONS: int(64, 1, 1_000_000, 'Tool calls running at once in the whole server; more wait in their sessions\' queues.'),
+  MAX_QUEUED_PER_SESSION: int(100, 0, 1_000_000, 'Tool calls one session may have waiting; one more is refused with -32030.'),
+  TOOL_TIMEOUT_MS: int(0, 0, 86_400_000, 'Timeout of tools that declare no timeoutMs (0 = none); on expiry the call ends with -32001. Time queued is not counted.'),
+  ADMIN_ROUTES_WITHOUT_AUTH: bool(false, 'Allow /admin/* from loopback clients without a token when there is no principal (AUTH_MODE=none); otherwise the admin scope is required.'),
 });
 export type Config = Static<typeof ConfigSchema>;
 export type ConfigKey = keyof Config;
@@ -48,7 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = readProcessEnv(), overrides:
     given[key] = text;
     const schema = s as TSchema & { type?: string };
     if (schema.type === 'integer' && !/^-?\d+$/.test(text)) throw badValue(key, 'must be an integer', text);
-    values[key] = schema.type === 'integer' ? Number(text) : text;
+    if (schema.type === 'boolean' && !/^(true|false)$/i.test(text)) throw badValue(key, 'must be true or false', text);
+    values[key] = schema.type === 'integer' ? Number(text) : schema.type === 'boolean' ? text.toLowerCase() === 'true' : text;
   }
   const config = compiled.Default({ ...values, ...overrides }) as Record<string, unknown>;
   if (!compiled.Check(config)) {

@@ -16,6 +16,8 @@ export const RpcCode = {
   RESOURCE_NOT_FOUND: -32002,
   /** The principal lacks a scope the tool requires. */
   INSUFFICIENT_SCOPE: -32003,
+  /** HTTP transports: the session id is unknown, expired, ended, or another principal's (with HTTP 404). */
+  SESSION_NOT_FOUND: -32004,
   /** The server is shutting down and aborted the call. */
   SHUTTING_DOWN: -32010,
   /** The call was aborted because its client went away or it was cancelled before a result could be given. */

@@ -1,14 +1,17 @@
 // The transport-independent server: one tool registry, one session manager, one operation runner and
 // the dispatcher, plus the lifecycle that ties a transport to a session and the shutdown sequence.
 // Nothing here knows about Fastify.
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { RpcCode } from './errors.js';
 import { notification, type IncomingMessage } from './jsonrpc.js';
 import { Dispatcher, type ServerIdentity } from './protocol/dispatcher.js';
-import { OperationRunner } from './operations/runner.js';
+import { OperationRunner, type RunnerLimits } from './operations/runner.js';
 import { SessionManager } from './sessions/session-manager.js';
 import type { Session, SessionTransport } from './sessions/session.js';
 import { ToolRegistry } from './tools/registry.js';
+import { ResourceRegistry } from './resources/registry.js';
+import { PromptRegistry } from './prompts/registry.js';
+import { installCompletions } from './prompts/completions.js';
 import type { ToolDefinition } from './tools/define.js';
 
 export interface CoreLogger {
@@ -22,6 +25,8 @@ export interface McpCoreOptions {
   identity: ServerIdentity;
   tools?: Iterable<ToolDefinition<any>>;
   maxSessions: number;
+  /** Concurrency limits, queue bound and default tool timeout (defaults: DEFAULT_LIMITS). */
+  limits?: Partial<RunnerLimits>;
   logger?: CoreLogger;
 }
 
@@ -30,6 +35,10 @@ export class McpCore {
   readonly sessions: SessionManager;
   readonly runner: OperationRunner;
   readonly dispatcher: Dispatcher;
+  /** Resources, templates and subscriptions (resources/*); the capability is announced once one is added. */
+  readonly resources = new ResourceRegistry();
+  /** Prompts (prompts/*) and their argument completions (completion/complete). */
+  readonly prompts = new PromptRegistry();
   readonly identity: ServerIdentity;
   readonly logger: CoreLogger | undefined;
   private shuttingDownFlag = false;
@@ -40,8 +49,11 @@ export class McpCore {
     this.tools = new ToolRegistry();
     if (options.tools) this.tools.registerAll(options.tools);
     this.sessions = new SessionManager({ maxSessions: options.maxSessions });
-    this.runner = new OperationRunner({ logger: options.logger });
+    this.runner = new OperationRunner({ logger: options.logger, limits: options.limits });
     this.dispatcher = new Dispatcher(this.tools, this.runner, this.identity);
+    this.resources.install(this.dispatcher);
+    this.prompts.install(this.dispatcher);
+    installCompletions(this.dispatcher, this.prompts, this.resources);
   }
 
   get shuttingDown(): boolean {
@@ -64,12 +76,28 @@ export class McpCore {
     session.rejectPending(new Error(why));
     session.detach();
     this.sessions.delete(session);
+    this.resources.forget(session);
     this.logger?.debug({ session: session.id, why }, 'session ended');
   }
 
   /** Send a notification to every session on every transport; returns how many it reached. */
   broadcast(message: JSONRPCMessage): number {
     return this.sessions.broadcast(message);
+  }
+
+  /**
+   * Send `notifications/message` to every session whose log level lets `level` through (all of them
+   * until a client sets one); returns how many it reached. Used by `POST /admin/notify`.
+   */
+  notifyAll(level: LoggingLevel, data: unknown): number {
+    const message = notification('notifications/message', { level, logger: this.identity.name, data });
+    let delivered = 0;
+    for (const session of this.sessions.all()) {
+      if (session.closed || !session.wantsLog(level)) continue;
+      session.send(message);
+      delivered++;
+    }
+    return delivered;
   }
 
   /**

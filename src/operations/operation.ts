@@ -1,8 +1,8 @@
-// One tool call in flight. It is also the handler's `ctx`: signal, progress, log and checkpoint.
-// The AbortController is created only when someone asks for the signal or aborts the call, so the
-// common short call (echo) allocates none.
+// One tool call in flight (queued or running). It is also the handler's `ctx`: signal, progress, log,
+// stream and checkpoint. The AbortController is created only when someone asks for the signal or
+// aborts the call, so the common short call (echo) allocates none.
 import type { LoggingLevel, ProgressToken, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { ProgressUpdate, ToolContext } from '../tools/define.js';
+import type { ContentBlock, ProgressUpdate, ToolContext } from '../tools/define.js';
 import type { RegisteredTool } from '../tools/registry.js';
 import type { Session } from '../sessions/session.js';
 import type { Principal } from '../sessions/principal.js';
@@ -12,6 +12,13 @@ import { ProgressRate, formatEta, formatRate } from './progress-rate.js';
 const YIELD_SLICE_MS = 2;
 /** Above this many bytes queued for the client, `checkpoint()` waits for the buffer to drain. */
 const HIGH_WATER_BYTES = 1024 * 1024;
+
+/**
+ * Method of the notification carrying `ctx.stream()` content. The name and `content` field match
+ * FastMCP-TS's `streamContent` extension, so clients written for it work unchanged; `requestId` (and
+ * `progressToken` when the call has one) says which call the content belongs to.
+ */
+export const STREAM_CONTENT_METHOD = 'notifications/tool/streamContent';
 
 /** Why an operation was aborted; `signal.reason` is an Error of this kind with `kind` set. */
 export type AbortKind = 'cancelled' | 'disconnected' | 'timeout' | 'shutdown';
@@ -25,25 +32,36 @@ export class OperationAbort extends Error {
   }
 }
 
-export type OperationState = 'running' | 'done';
+/** `queued`: waiting for a concurrency slot (see FairQueue); the handler has not started. */
+export type OperationState = 'queued' | 'running' | 'done';
 
 export class Operation implements ToolContext {
   readonly session: Session;
   readonly requestId: RequestId;
   readonly tool: RegisteredTool;
   readonly progressToken: ProgressToken | undefined;
-  readonly startedAt = performance.now();
+  /** When the handler started (reset when a queued call starts: time spent queued is not counted). */
+  startedAt = performance.now();
   state: OperationState = 'running';
   /** When true, no response is sent (client cancelled with notifications/cancelled, per spec). */
   silent = false;
-  /** Notifications sent for this call so far. */
+  /** Progress and stream notifications sent for this call so far. */
   progressSent = 0;
+  /** The last progress the handler reported (recorded with or without a progress token). */
   lastProgress: number | undefined;
   lastTotal: number | undefined;
+  /** Content sent with `stream()`, to be put before the handler's own content in the result. */
+  streamed: ContentBlock[] | undefined;
+  /** The timeout timer, only for calls that have a timeout. */
+  timer: NodeJS.Timeout | undefined;
+  /** Set by the runner while the call is queued: takes it out of the queue when it is aborted. */
+  onAbortWhileQueued: ((op: Operation) => void) | undefined;
 
   private controller: AbortController | undefined;
   private rate: ProgressRate | undefined;
   private lastYield = this.startedAt;
+  /** Progress must exceed this to be sent (MCP: progress increases); 0 after the queue notice. */
+  private progressFloor = -Infinity;
   private readonly relatedRequest: { relatedRequestId: RequestId };
 
   constructor(session: Session, requestId: RequestId, tool: RegisteredTool, progressToken: ProgressToken | undefined) {
@@ -77,16 +95,39 @@ export class Operation implements ToolContext {
   abort(kind: AbortKind, message: string): void {
     if (this.state === 'done' || this.aborted) return;
     (this.controller ??= new AbortController()).abort(new OperationAbort(kind, message));
+    if (this.state === 'queued') this.onAbortWhileQueued?.(this);
+  }
+
+  /** A queued call gets its slot: the clocks (rate, ETA, timeout) start now. */
+  begin(): void {
+    this.state = 'running';
+    this.onAbortWhileQueued = undefined;
+    this.startedAt = this.lastYield = performance.now();
+  }
+
+  /**
+   * Tell the client (when it sent a progress token) that the call waits in the queue: one
+   * `notifications/progress` with progress 0 and the position in the message. Sent once, as progress
+   * must increase; the handler's own progress then has to be above 0 to be sent.
+   */
+  notifyQueued(position: number, queuedCalls: number): void {
+    const token = this.progressToken;
+    if (token === undefined) return;
+    this.progressFloor = 0;
+    this.progressSent++;
+    const params = { progressToken: token, progress: 0, message: `queued: position ${position}`, _meta: { queuePosition: position, queuedCalls } };
+    this.session.send({ jsonrpc: '2.0', method: 'notifications/progress', params } as never, this.relatedRequest);
   }
 
   progress(update: ProgressUpdate): void {
-    const token = this.progressToken;
-    if (token === undefined || this.state === 'done' || this.aborted) return;
+    if (this.state === 'done' || this.aborted) return;
     const { progress, total, message } = update;
-    if (typeof progress !== 'number' || !Number.isFinite(progress)) return;
-    if (this.lastProgress !== undefined && progress <= this.lastProgress) return; // MCP: progress MUST increase
+    if (typeof progress !== 'number' || !(progress > this.progressFloor) || progress === Infinity) return; // MCP: progress MUST increase
+    this.progressFloor = progress;
     this.lastProgress = progress;
     this.lastTotal = total;
+    const token = this.progressToken;
+    if (token === undefined) return;
     const now = performance.now();
     const snap = (this.rate ??= new ProgressRate(this.startedAt)).update(progress, total, now);
     let text = message ?? (total !== undefined ? `${progress}/${total}` : `${progress}`);
@@ -108,6 +149,22 @@ export class Operation implements ToolContext {
     const params: Record<string, unknown> = { level, data };
     if (logger !== undefined) params.logger = logger;
     this.session.send({ jsonrpc: '2.0', method: 'notifications/message', params } as never, this.relatedRequest);
+  }
+
+  stream(content: ContentBlock | ContentBlock[]): void {
+    if (this.state === 'done' || this.aborted) return;
+    const blocks = Array.isArray(content) ? content : [content];
+    if (blocks.length === 0) return;
+    if (this.streamed === undefined) this.streamed = [...blocks];
+    else this.streamed.push(...blocks);
+    const params: Record<string, unknown> = { requestId: this.requestId, toolName: this.tool.definition.name, content: blocks };
+    if (this.progressToken !== undefined) params.progressToken = this.progressToken;
+    this.progressSent++;
+    this.session.send({ jsonrpc: '2.0', method: STREAM_CONTENT_METHOD, params } as never, this.relatedRequest);
+  }
+
+  request(method: string, params?: Record<string, unknown>): Promise<unknown> {
+    return this.session.request(method, params, { relatedRequestId: this.requestId, signal: this.signal });
   }
 
   checkpoint(): Promise<void> | undefined {

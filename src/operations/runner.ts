@@ -1,5 +1,6 @@
-// Runs tool calls: starts the handler with its Operation as ctx, turns what it returns or throws into
-// the JSON-RPC response, and ends calls early on cancel, disconnect, timeout or shutdown.
+// Runs tool calls: admits them (at once, or into the fair queue when a concurrency limit is reached),
+// starts the handler with its Operation as ctx, turns what it returns or throws into the JSON-RPC
+// response, and ends calls early on cancel, disconnect, timeout or shutdown.
 import type { CallToolResult, JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { RpcCode, RpcError } from '../errors.js';
 import { errorResponse, resultResponse } from '../jsonrpc.js';
@@ -7,6 +8,7 @@ import type { Session } from '../sessions/session.js';
 import type { RegisteredTool } from '../tools/registry.js';
 import type { ToolResult } from '../tools/define.js';
 import { Operation, type AbortKind } from './operation.js';
+import { FairQueue } from './fair-queue.js';
 
 /**
  * When a call reported progress, its result leaves this long after the last progress frame. The SDK
@@ -19,47 +21,183 @@ export interface RunnerLogger {
   error(obj: object, msg: string): void;
 }
 
+/** Concurrency limits and the default timeout (the settings of the same names). */
+export interface RunnerLimits {
+  /** Calls of one session running at once; more wait in that session's queue. */
+  maxConcurrentPerSession: number;
+  /** Calls running at once in the whole server. */
+  maxConcurrentOperations: number;
+  /** Calls one session may have waiting; one more is refused with LIMIT_REACHED. */
+  maxQueuedPerSession: number;
+  /** Timeout of tools that declare none; 0 = none. */
+  defaultTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: RunnerLimits = Object.freeze({
+  maxConcurrentPerSession: 4,
+  maxConcurrentOperations: 64,
+  maxQueuedPerSession: 100,
+  defaultTimeoutMs: 0,
+});
+
+interface QueuedCall {
+  op: Operation;
+  args: unknown;
+}
+
 export class OperationRunner {
+  /** Every call admitted and not yet done: running and queued. */
   private readonly inflight = new Set<Operation>();
+  private readonly queue = new FairQueue<QueuedCall>();
+  private runningCount = 0;
+  private pumping = false;
   private idleWaiters: Array<() => void> = [];
   private readonly logger: RunnerLogger | undefined;
+  readonly limits: RunnerLimits;
 
-  constructor(options: { logger?: RunnerLogger } = {}) {
+  constructor(options: { logger?: RunnerLogger; limits?: Partial<RunnerLimits> } = {}) {
     this.logger = options.logger;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
   }
 
+  /** Calls admitted and not done (running + queued). */
   get size(): number {
     return this.inflight.size;
   }
 
-  /** Start a validated call; its response is sent when it settles. */
-  start(session: Session, requestId: RequestId, tool: RegisteredTool, args: unknown, progressToken: Operation['progressToken']): Operation {
+  /** Calls whose handler is running. */
+  get running(): number {
+    return this.runningCount;
+  }
+
+  /** Calls waiting for a slot, across sessions. */
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  /** Sessions with at least one call waiting. */
+  get queuedSessions(): number {
+    return this.queue.sessions;
+  }
+
+  /**
+   * Start a validated call, or queue it behind the session's earlier calls when a limit is reached;
+   * its response is sent when it settles. Returns undefined when the session's queue is full (the
+   * client has been answered with LIMIT_REACHED).
+   */
+  start(session: Session, requestId: RequestId, tool: RegisteredTool, args: unknown, progressToken: Operation['progressToken']): Operation | undefined {
+    // Fast path: nothing queued anywhere, room in the server and in this session.
+    if (this.queue.size === 0 && this.runningCount < this.limits.maxConcurrentOperations && session.operations.size < this.limits.maxConcurrentPerSession) {
+      const op = new Operation(session, requestId, tool, progressToken);
+      session.operations.set(requestId, op);
+      this.inflight.add(op);
+      this.run(op, args);
+      return op;
+    }
+    return this.admitSlow(session, requestId, tool, args, progressToken);
+  }
+
+  private admitSlow(session: Session, requestId: RequestId, tool: RegisteredTool, args: unknown, progressToken: Operation['progressToken']): Operation | undefined {
+    const waiting = this.queue.lengthFor(session);
+    // With nothing of its own waiting, session.operations holds only this session's running calls.
+    const canRunNow = waiting === 0 && this.runningCount < this.limits.maxConcurrentOperations && session.operations.size < this.limits.maxConcurrentPerSession;
+    if (!canRunNow && waiting >= this.limits.maxQueuedPerSession) {
+      const { maxQueuedPerSession, maxConcurrentPerSession } = this.limits;
+      session.send(errorResponse(requestId, RpcCode.LIMIT_REACHED,
+        `Too many calls queued: this session already has ${waiting} calls waiting (limit ${maxQueuedPerSession}) behind ${maxConcurrentPerSession} running; wait for some to finish`,
+        { queued: waiting, maxQueuedPerSession }) as JSONRPCMessage);
+      return undefined;
+    }
     const op = new Operation(session, requestId, tool, progressToken);
     session.operations.set(requestId, op);
     this.inflight.add(op);
-    void this.execute(op, args);
+    if (canRunNow) {
+      this.run(op, args);
+      return op;
+    }
+    op.state = 'queued';
+    op.onAbortWhileQueued = this.dequeueAborted;
+    const position = this.queue.push(session, { op, args });
+    op.notifyQueued(position, this.queue.size);
     return op;
   }
 
-  private async execute(op: Operation, args: unknown): Promise<void> {
-    let response: JSONRPCMessage;
+  /** Start the handler now; arms the timeout when the call has one. */
+  private run(op: Operation, args: unknown): void {
+    this.runningCount++;
+    const timeoutMs = op.tool.definition.timeoutMs ?? this.limits.defaultTimeoutMs;
+    if (timeoutMs > 0) op.timer = setTimeout(this.onTimeout, timeoutMs, op, timeoutMs);
+    let out: ToolResult | Promise<ToolResult>;
     try {
-      const out = await op.tool.definition.handler(args as never, op);
-      response = this.resultFor(op, out);
+      out = op.tool.definition.handler(args as never, op);
     } catch (err) {
-      response = this.errorFor(op, err);
+      this.settle(op, this.errorFor(op, err));
+      return;
     }
+    // A synchronous handler (echo) settles in this turn: no promise, no microtask, its slot is free at once.
+    if (out instanceof Promise || isThenable(out)) {
+      Promise.resolve(out).then((r) => this.settle(op, this.resultFor(op, r)), (err) => this.settle(op, this.errorFor(op, err)));
+    } else {
+      this.settle(op, this.resultFor(op, out));
+    }
+  }
+
+  private settle(op: Operation, response: JSONRPCMessage): void {
     this.finish(op);
     if (op.silent || op.session.closed) return;
-    if (op.progressSent > 0) await delay(FINAL_PROGRESS_GAP_MS);
-    op.session.send(response);
+    if (op.progressSent > 0) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
+    else op.session.send(response);
   }
+
+  /** Start queued calls while there are free slots, round-robin across sessions. */
+  private pump(): void {
+    if (this.pumping) return; // a synchronous handler finishing inside run() lands here; the loop below goes on
+    this.pumping = true;
+    try {
+      while (this.queue.size > 0 && this.runningCount < this.limits.maxConcurrentOperations) {
+        const next = this.queue.next(this.sessionHasRoom);
+        if (next === undefined) break;
+        next.op.begin();
+        this.run(next.op, next.args);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** A session's queued calls are in session.operations too, so running = size - waiting. */
+  private readonly sessionHasRoom = (session: Session, waiting: number): boolean =>
+    !session.closed && session.operations.size - waiting < this.limits.maxConcurrentPerSession;
+
+  /** A queued call was cancelled, timed out or its session ended: out of the queue, answered unless silent. */
+  private readonly dequeueAborted = (op: Operation): void => {
+    this.queue.remove(op.session, (call) => call.op === op);
+    this.settle(op, this.errorFor(op, op.abortReason));
+  };
+
+  private readonly onTimeout = (op: Operation, timeoutMs: number): void => {
+    op.timer = undefined;
+    this.fail(op, 'timeout', RpcCode.REQUEST_TIMEOUT, `Tool ${op.tool.definition.name} timed out after ${timeoutMs} ms`, {
+      timeoutMs,
+      lastProgress: op.lastProgress ?? null,
+      total: op.lastTotal ?? null,
+    });
+  };
 
   private finish(op: Operation): void {
     if (op.state === 'done') return;
+    const wasRunning = op.state === 'running';
     op.state = 'done';
+    if (op.timer !== undefined) {
+      clearTimeout(op.timer);
+      op.timer = undefined;
+    }
     if (op.session.operations.get(op.requestId) === op) op.session.operations.delete(op.requestId);
     this.inflight.delete(op);
+    if (wasRunning) {
+      this.runningCount--;
+      if (this.queue.size > 0) this.pump();
+    }
     if (this.inflight.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -68,24 +206,25 @@ export class OperationRunner {
   }
 
   private resultFor(op: Operation, out: ToolResult): JSONRPCMessage {
-    if (typeof out === 'string') return resultResponse(op.requestId, { content: [{ type: 'text', text: out }] });
+    if (typeof out === 'string') return resultResponse(op.requestId, { content: withStreamed(op, [{ type: 'text', text: out }]) });
     if (out === null || typeof out !== 'object' || !Array.isArray((out as CallToolResult).content)) {
       return errorResponse(op.requestId, RpcCode.INTERNAL_ERROR, `Tool ${op.tool.definition.name} returned an invalid result (expected { content: [...] } or a string)`) as JSONRPCMessage;
     }
+    if (op.streamed !== undefined) out = { ...out, content: withStreamed(op, out.content) };
     return resultResponse(op.requestId, out);
   }
 
   private errorFor(op: Operation, err: unknown): JSONRPCMessage {
     const reason = op.abortReason;
     if (reason?.kind === 'cancelled') {
-      return resultResponse(op.requestId, { content: [{ type: 'text', text: `Cancelled: ${reason.message}` }], isError: true });
+      return resultResponse(op.requestId, { content: withStreamed(op, [{ type: 'text', text: `Cancelled: ${reason.message}` }]), isError: true });
     }
     if (reason) return errorResponse(op.requestId, RpcCode.CANCELLED, reason.message) as JSONRPCMessage;
     if (err instanceof RpcError) return errorResponse(op.requestId, err.code, err.message, err.data) as JSONRPCMessage;
     // Any other failure is a tool execution error: reported in the result so the model can see it (MCP spec).
     const message = err instanceof Error ? err.message : String(err);
     if (!(err instanceof Error)) this.logger?.error({ tool: op.tool.definition.name, err }, 'tool threw a non-Error value');
-    return resultResponse(op.requestId, { content: [{ type: 'text', text: message }], isError: true });
+    return resultResponse(op.requestId, { content: withStreamed(op, [{ type: 'text', text: message }]), isError: true });
   }
 
   /**
@@ -94,18 +233,26 @@ export class OperationRunner {
    */
   fail(op: Operation, kind: AbortKind, code: number, message: string, data?: unknown): void {
     if (op.state === 'done') return;
+    op.silent = true; // before abort: a queued call is then dequeued without an answer of its own
     op.abort(kind, message);
-    op.silent = true;
     this.finish(op);
-    if (!op.session.closed) op.session.send(errorResponse(op.requestId, code, message, data) as JSONRPCMessage);
+    if (op.session.closed) return;
+    const response = errorResponse(op.requestId, code, message, data) as JSONRPCMessage;
+    if (op.progressSent > 0) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
+    else op.session.send(response);
   }
 
   /** Abort every call of a session without responding (its client is gone). */
   abortSession(session: Session, kind: AbortKind, message: string): void {
-    for (const op of [...session.operations.values()]) {
-      op.silent = true;
-      op.abort(kind, message);
-      this.finish(op);
+    const ops = [...session.operations.values()];
+    // Queued calls first, so a slot freed by a running one is not handed to a call of this session.
+    for (const queuedFirst of [true, false]) {
+      for (const op of ops) {
+        if ((op.state === 'queued') !== queuedFirst) continue;
+        op.silent = true;
+        op.abort(kind, message);
+        this.finish(op);
+      }
     }
   }
 
@@ -121,12 +268,22 @@ export class OperationRunner {
     });
   }
 
-  /** Every call in flight, across sessions. */
+  /** Every call admitted, across sessions: queued ones first (shutdown fails them before running ones). */
   all(): Operation[] {
-    return [...this.inflight];
+    const ops = [...this.inflight];
+    return [...ops.filter((op) => op.state === 'queued'), ...ops.filter((op) => op.state !== 'queued')];
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function isThenable(value: unknown): value is PromiseLike<ToolResult> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function sendLater(op: Operation, response: JSONRPCMessage): void {
+  op.session.send(response);
+}
+
+/** Content streamed with ctx.stream() goes before the result's own content. */
+function withStreamed(op: Operation, content: CallToolResult['content']): CallToolResult['content'] {
+  return op.streamed === undefined ? content : [...op.streamed, ...content];
 }

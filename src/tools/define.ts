@@ -1,7 +1,7 @@
 // How a tool is declared: a name, a description, a TypeBox input schema and an async handler.
 // `defineTool` only exists to infer the handler's argument type from the schema.
 import type { Static, TSchema } from 'typebox';
-import type { CallToolResult, LoggingLevel, RequestId, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ContentBlock, LoggingLevel, RequestId, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../sessions/principal.js';
 
 export interface ProgressUpdate {
@@ -12,6 +12,8 @@ export interface ProgressUpdate {
   /** Short human text, e.g. `batch 42`; the runner appends rate and ETA. */
   message?: string;
 }
+
+export type { ContentBlock };
 
 /** What a handler gets besides its arguments. */
 export interface ToolContext {
@@ -25,6 +27,17 @@ export interface ToolContext {
   progress(update: ProgressUpdate): void;
   /** Send `notifications/message` to this session if `level` passes its log level. */
   log(level: LoggingLevel, data: unknown, logger?: string): void;
+  /**
+   * Send partial content now (`notifications/tool/streamContent`, see the README); the same blocks
+   * also open the final result's `content`, before what the handler returns.
+   */
+  stream(content: ContentBlock | ContentBlock[]): void;
+  /**
+   * Ask the client something during the call (e.g. `sampling/createMessage`, `elicitation/create`) and
+   * wait for its answer; on HTTP transports the request travels on this call's stream. Rejects with the
+   * client's error, or when the call is aborted or the session ends.
+   */
+  request(method: string, params?: Record<string, unknown>): Promise<unknown>;
   /**
    * Call this in loops. It gives the event loop a turn every few milliseconds (so pings, other clients
    * and progress frames get through), waits while this client's outgoing buffer is full, and rejects
@@ -46,7 +59,10 @@ export interface ToolDefinition<S extends TSchema = TSchema> {
   annotations?: ToolAnnotations;
   /** Scopes the caller's token must carry to see and call this tool. */
   scopes?: string[];
-  /** Abort the call after this long (reason `timeout`). Falls back to the server default. */
+  /**
+   * Abort the call after this long (reason `timeout`; the client gets error -32001 with the last
+   * progress). Falls back to the server default `TOOL_TIMEOUT_MS`; 0 = no timeout. Time queued is not counted.
+   */
   timeoutMs?: number;
   handler(args: Static<S>, ctx: ToolContext): Promise<ToolResult> | ToolResult;
 }

@@ -6,8 +6,9 @@ import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
 import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import { CloseCode } from '../errors.js';
-import { parseMessage } from '../jsonrpc.js';
+import { CloseCode, RpcCode } from '../errors.js';
+import { errorResponse, parseMessage } from '../jsonrpc.js';
+import type { MessageRateLimiter, MessageVerdict } from '../limits/message-rate-limiter.js';
 import type { SessionTransport } from '../sessions/session.js';
 
 const OPEN = 1;
@@ -17,6 +18,8 @@ export interface WebSocketTransportOptions {
   sessionId: string;
   /** Passed to every onmessage as `extra` (auth info, request headers). */
   extra?: MessageExtraInfo;
+  /** Per-session message budget (HTTP rate limits cannot see frames); none = unlimited. */
+  messageLimit?: MessageRateLimiter;
 }
 
 export class WebSocketServerTransport implements SessionTransport {
@@ -27,6 +30,7 @@ export class WebSocketServerTransport implements SessionTransport {
 
   private readonly ws: WebSocket;
   private readonly extra: MessageExtraInfo | undefined;
+  private readonly messageLimit: MessageRateLimiter | undefined;
   private corked = false;
   private closed = false;
   private readonly uncork = () => {
@@ -38,6 +42,7 @@ export class WebSocketServerTransport implements SessionTransport {
     this.ws = ws;
     this.sessionId = options.sessionId;
     this.extra = options.extra;
+    this.messageLimit = options.messageLimit;
   }
 
   /** The TCP socket under the WebSocket (ws keeps it private; we need it for cork and drain). */
@@ -56,12 +61,27 @@ export class WebSocketServerTransport implements SessionTransport {
       this.ws.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported: send JSON-RPC as text');
       return;
     }
+    const verdict = this.messageLimit?.check();
+    if (verdict !== undefined && !verdict.allowed) return this.refuseOverLimit(data, verdict);
     const parsed = parseMessage(data.toString());
     if (!parsed.ok) {
       this.write(JSON.stringify(parsed.response));
       return;
     }
     this.onmessage?.(parsed.message as JSONRPCMessage, this.extra);
+  }
+
+  /** Over the message budget: answer requests with -32029 (others are dropped); persistent abuse → 1008. */
+  private refuseOverLimit(data: RawData, verdict: Extract<MessageVerdict, { allowed: false }>): void {
+    if (verdict.close) {
+      this.ws.close(CloseCode.POLICY_VIOLATION, 'message rate limit exceeded repeatedly');
+      return;
+    }
+    const parsed = parseMessage(data.toString());
+    if (parsed.ok && 'method' in parsed.message && 'id' in parsed.message) {
+      const { retryAfterMs } = verdict;
+      this.write(JSON.stringify(errorResponse(parsed.message.id, RpcCode.RATE_LIMITED, `Rate limited: too many messages on this connection; retry in ${retryAfterMs} ms`, { retryAfterMs })));
+    }
   }
 
   send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {

@@ -10,6 +10,8 @@ export interface RawClient {
   /** Resolves with the first received message matching the predicate (earlier ones are skipped). */
   waitFor(predicate: (m: any) => boolean, timeoutMs?: number): Promise<any>;
   send(value: unknown): void;
+  /** Every message received so far, in order (including ones already taken by next/waitFor). */
+  received: any[];
   /** Send an initialize request and the initialized notification; resolves with the initialize result. */
   initialize(): Promise<any>;
   closed: Promise<{ code: number; reason: string }>;
@@ -19,9 +21,11 @@ export interface RawClient {
 export function openRaw(url: string, options: { protocols?: string[]; headers?: Record<string, string>; autoPong?: boolean } = {}): Promise<RawClient> {
   const ws = new WebSocket(url, options.protocols ?? ['mcp'], { headers: options.headers, autoPong: options.autoPong ?? true });
   const queue: any[] = [];
+  const received: any[] = [];
   const waiters: Array<(m: any) => void> = [];
   ws.on('message', (data) => {
     const m = JSON.parse(data.toString());
+    received.push(m);
     const w = waiters.shift();
     if (w) w(m);
     else queue.push(m);
@@ -38,11 +42,16 @@ export function openRaw(url: string, options: { protocols?: string[]; headers?: 
       const next = (timeoutMs = 5000) =>
         new Promise<any>((res, rej) => {
           if (queue.length) return res(queue.shift());
-          const timer = setTimeout(() => rej(new Error('timed out waiting for a message')), timeoutMs);
-          waiters.push((m) => {
+          const waiter = (m: any) => {
             clearTimeout(timer);
             res(m);
-          });
+          };
+          // A waiter that timed out must not swallow the next message.
+          const timer = setTimeout(() => {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            rej(new Error('timed out waiting for a message'));
+          }, timeoutMs);
+          waiters.push(waiter);
         });
       const waitFor = async (predicate: (m: any) => boolean, timeoutMs = 5000) => {
         const deadline = Date.now() + timeoutMs;
@@ -58,6 +67,7 @@ export function openRaw(url: string, options: { protocols?: string[]; headers?: 
         next,
         waitFor,
         send: (value) => ws.send(typeof value === 'string' ? value : JSON.stringify(value)),
+        received,
         async initialize() {
           const id = nextId++;
           client.send({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });

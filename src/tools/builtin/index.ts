@@ -1,8 +1,15 @@
 import type { ToolDefinition } from '../define.js';
+import { loadConfig, type Config } from '../../config.js';
 import { echoTool } from './echo.js';
 import { processBatchTool } from './process-batch.js';
+import { createProcessImagesTool } from './process-images.js';
 
-/** The tools every realtime-mcp server offers unless told otherwise. */
-export const builtinTools: ToolDefinition<any>[] = [echoTool, processBatchTool];
+/** The tools every realtime-mcp server offers unless told otherwise; process_images works inside DATA_DIR. */
+export function createBuiltinTools(config: Pick<Config, 'DATA_DIR' | 'IMAGE_CONCURRENCY'>): ToolDefinition<any>[] {
+  return [echoTool, processBatchTool, createProcessImagesTool({ dataDir: config.DATA_DIR, concurrency: config.IMAGE_CONCURRENCY })];
+}
 
-export { echoTool, processBatchTool };
+/** The built-in tools with the default settings (process_images in ./data). */
+export const builtinTools: ToolDefinition<any>[] = createBuiltinTools(loadConfig({}));
+
+export { echoTool, processBatchTool, createProcessImagesTool };

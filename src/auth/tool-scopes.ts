@@ -1,0 +1,35 @@
+// Scope checks for tools, through the dispatcher's hooks: a call to a tool whose `scopes` the session's
+// principal lacks gets -32003 naming the missing scope; optionally such tools are left out of tools/list.
+import { RpcCode, RpcError } from '../errors.js';
+import type { Dispatcher } from '../protocol/dispatcher.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import { missingScopes } from './claims.js';
+
+/** Scope reserved for operator endpoints (e.g. POST /admin/notify). */
+export const ADMIN_SCOPE = 'admin';
+
+export function installToolScopeChecks(dispatcher: Dispatcher, tools: ToolRegistry, options: { hideUnauthorized: boolean }): void {
+  const previousCheck = dispatcher.hooks.beforeToolCall;
+  dispatcher.hooks.beforeToolCall = (session, toolName) => {
+    previousCheck?.(session, toolName);
+    const missing = missingScopes(session.principal, tools.get(toolName)?.definition.scopes);
+    if (missing.length > 0) {
+      throw new RpcError(RpcCode.INSUFFICIENT_SCOPE, `Missing scope: ${missing.join(' ')}`, { requiredScopes: tools.get(toolName)?.definition.scopes, missingScopes: missing });
+    }
+  };
+  if (!options.hideUnauthorized) return;
+  const previousFilter = dispatcher.hooks.visibleTools;
+  dispatcher.hooks.visibleTools = (session, list) => {
+    const shown = previousFilter ? previousFilter(session, list) : list;
+    const visible = shown.filter((entry) => missingScopes(session.principal, tools.get(entry.name)?.definition.scopes).length === 0);
+    return visible.length === shown.length ? shown : visible;
+  };
+}
+
+/** Every scope a tool declares, plus admin: what `scopes_supported` advertises. */
+export function supportedScopes(tools: ToolRegistry, extra: readonly string[] = []): string[] {
+  const all = new Set<string>(extra);
+  for (const entry of tools.list()) for (const s of tools.get(entry.name)?.definition.scopes ?? []) all.add(s);
+  all.add(ADMIN_SCOPE);
+  return [...all].sort();
+}

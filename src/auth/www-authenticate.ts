@@ -1,0 +1,25 @@
+// `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3, RFC 9728 §5.1), as the MCP authorization spec
+// asks: always `resource_metadata` so a client can discover the authorization server; `error` only when
+// a token was sent (invalid_token) or lacked scopes (insufficient_scope, with the scopes it needs).
+
+export interface BearerChallenge {
+  resourceMetadataUrl: string;
+  error?: 'invalid_token' | 'invalid_request' | 'insufficient_scope';
+  description?: string;
+  /** Scopes the request needs (space separated in the header). */
+  scopes?: readonly string[];
+}
+
+export function bearerChallenge(c: BearerChallenge): string {
+  const params: string[] = [];
+  if (c.error) params.push(`error="${c.error}"`);
+  if (c.description) params.push(`error_description="${quotable(c.description)}"`);
+  if (c.scopes && c.scopes.length > 0) params.push(`scope="${quotable(c.scopes.join(' '))}"`);
+  params.push(`resource_metadata="${quotable(c.resourceMetadataUrl)}"`);
+  return `Bearer ${params.join(', ')}`;
+}
+
+/** RFC 6750 restricts these values to printable ASCII without `"` and `\`. */
+function quotable(text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '').slice(0, 200);
+}
