@@ -16,6 +16,7 @@ import mcpWebSocketRoute from '../routes/mcp-ws.js';
 import mcpSseRoutes from '../routes/mcp-sse.js';
 import mcpStreamableRoutes from '../routes/mcp-streamable.js';
 import adminRoutes from '../routes/admin.js';
+import metricsRoutes from '../routes/metrics.js';
 
 const realtimeMcp: FastifyPluginAsync<RealtimeMcpOptions> = async (app, opts) => {
   await app.register(corePlugin, opts);
@@ -35,6 +36,7 @@ const realtimeMcp: FastifyPluginAsync<RealtimeMcpOptions> = async (app, opts) =>
   await app.register(mcpSseRoutes);
   await app.register(mcpStreamableRoutes);
   await app.register(adminRoutes);
+  await app.register(metricsRoutes);
 };
 
 export default fp(realtimeMcp, { fastify: '5.x', name: 'realtime-mcp' });

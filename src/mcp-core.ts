@@ -12,6 +12,7 @@ import { ToolRegistry } from './tools/registry.js';
 import { ResourceRegistry } from './resources/registry.js';
 import { PromptRegistry } from './prompts/registry.js';
 import { installCompletions } from './prompts/completions.js';
+import { LiveResources } from './resources/live-resources.js';
 import type { ToolDefinition } from './tools/define.js';
 
 export interface CoreLogger {
@@ -39,6 +40,8 @@ export class McpCore {
   readonly resources = new ResourceRegistry();
   /** Prompts (prompts/*) and their argument completions (completion/complete). */
   readonly prompts = new PromptRegistry();
+  /** `realtime://operations` and `realtime://server/stats`, with throttled update notifications. */
+  readonly live: LiveResources;
   readonly identity: ServerIdentity;
   readonly logger: CoreLogger | undefined;
   private shuttingDownFlag = false;
@@ -54,6 +57,7 @@ export class McpCore {
     this.resources.install(this.dispatcher);
     this.prompts.install(this.dispatcher);
     installCompletions(this.dispatcher, this.prompts, this.resources);
+    this.live = new LiveResources(this).install();
   }
 
   get shuttingDown(): boolean {
@@ -64,7 +68,7 @@ export class McpCore {
   connect(session: Session, transport: SessionTransport): void {
     session.attach(transport);
     transport.onmessage = (message) => this.dispatcher.handle(session, message as IncomingMessage);
-    transport.onclose = () => this.endSession(session, 'client disconnected');
+    transport.onclose = () => this.endSession(session, transport.closeReason ?? 'client disconnected');
     transport.onerror = (err) => this.logger?.debug({ session: session.id, err: err.message }, 'transport error');
     void transport.start();
   }
@@ -129,5 +133,6 @@ export class McpCore {
       closing.push(session.closeForShutdown('server shutting down'));
     }
     await Promise.allSettled(closing);
+    this.live.close();
   }
 }

@@ -172,17 +172,32 @@ describe('WebSocket protocol with a raw ws client', () => {
     assert.ok(!c.received.some((m) => m.id === 'long'), 'the long call should still be running');
   });
 
-  test('disconnecting aborts the calls in flight with a reason naming the disconnect', async () => {
+  test('closing the connection ends the session and aborts the calls in flight with a reason saying so', async () => {
     const c = await openRaw(server.wsUrl);
     await c.initialize();
     c.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait_for_abort', arguments: { tag: 'disconnect' } } });
     await waitUntil(() => seen.has('disconnect'));
     assert.equal(seen.get('disconnect')!.aborted, false);
-    c.ws.terminate();
+    c.ws.close(); // a close frame: the client means to end the session, so no resume window applies
     await c.closed;
     await waitUntil(() => seen.get('disconnect')!.stopped);
     assert.equal(seen.get('disconnect')!.aborted, true);
-    assert.match(seen.get('disconnect')!.reason, /disconnect/i);
+    assert.match(seen.get('disconnect')!.reason, /closed the session/i);
+  });
+
+  test('a dropped connection (no close frame) aborts its calls once the resume window has passed', async (t) => {
+    const short = await startServer({ tools: [waitForAbortTool], config: { RESUME_WINDOW_MS: 150 } });
+    t.after(() => short.close());
+    const c = await openRaw(short.wsUrl);
+    await c.initialize();
+    c.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait_for_abort', arguments: { tag: 'dropped' } } });
+    await waitUntil(() => seen.has('dropped'));
+    c.ws.terminate();
+    await c.closed;
+    await waitUntil(() => seen.get('dropped')!.stopped);
+    assert.equal(seen.get('dropped')!.aborted, true);
+    assert.match(seen.get('dropped')!.reason, /resume window expired/i);
+    assert.equal(short.app.mcp.sessions.size, 0, 'the session was freed');
   });
 
   test('the 101 response carries Mcp-Session-Id, different for each connection', async (t) => {
@@ -261,7 +276,7 @@ describe('WebSocket protocol with a raw ws client', () => {
 describe('WebSocket heartbeat', () => {
   test('a client that answers no pings and sends nothing is terminated; a normal client stays open', async (t) => {
     // Short, but long enough that a busy machine does not delay the healthy client's pongs past a tick.
-    const server = await startServer({ config: { HEARTBEAT_INTERVAL_MS: 200 } });
+    const server = await startServer({ config: { HEARTBEAT_INTERVAL_MS: 200, RESUME_WINDOW_MS: 0 } }); // no resume: the dead session ends at once
     t.after(() => server.close());
     const healthy = await openRaw(server.wsUrl);
     t.after(() => {

@@ -1,8 +1,9 @@
 // Which URLs the security plugins (Origin/Host, auth, rate limits) guard: every MCP endpoint
-// (/mcp, /mcp/ws, /mcp/sse, /mcp/messages, and anything added under /mcp later) and /admin.
-// Health checks and the .well-known metadata stay open.
+// (/mcp, /mcp/ws, /mcp/sse, /mcp/messages, and anything added under /mcp later), /admin and /metrics
+// (so a scrape with a token is authenticated like any other request; routes/metrics.ts then asks for
+// the `metrics` or `admin` scope). Health checks and the .well-known metadata stay open.
 
-const GUARDED_PREFIXES = ['/mcp', '/admin'];
+const GUARDED_PREFIXES = ['/mcp', '/admin', '/metrics'];
 
 /** True when `path` (no query string) is one of the guarded prefixes or below one. */
 export function isGuardedPath(path: string): boolean {

@@ -10,8 +10,6 @@ import { ProgressRate, formatEta, formatRate } from './progress-rate.js';
 
 /** How long a handler may run before `checkpoint()` gives the event loop a turn. */
 const YIELD_SLICE_MS = 2;
-/** Above this many bytes queued for the client, `checkpoint()` waits for the buffer to drain. */
-const HIGH_WATER_BYTES = 1024 * 1024;
 
 /**
  * Method of the notification carrying `ctx.stream()` content. The name and `content` field match
@@ -140,7 +138,8 @@ export class Operation implements ToolContext {
     if (total !== undefined) params.total = total;
     params.message = text;
     params._meta = meta;
-    this.progressSent++;
+    // The first notification should not wait for the rest of the slice: the next checkpoint yields.
+    if (++this.progressSent === 1) this.lastYield = -Infinity;
     this.session.send({ jsonrpc: '2.0', method: 'notifications/progress', params } as never, this.relatedRequest);
   }
 
@@ -170,7 +169,7 @@ export class Operation implements ToolContext {
   checkpoint(): Promise<void> | undefined {
     if (this.aborted) return Promise.reject(this.controller!.signal.reason);
     const now = performance.now();
-    const congested = this.session.bufferedAmount > HIGH_WATER_BYTES;
+    const congested = this.session.congested;
     if (!congested && now - this.lastYield < YIELD_SLICE_MS) return undefined;
     this.lastYield = now;
     return this.yieldTurn(congested);
@@ -184,7 +183,7 @@ export class Operation implements ToolContext {
   }
 
   private async waitUntilDrained(): Promise<void> {
-    while (this.session.bufferedAmount > HIGH_WATER_BYTES && !this.aborted && this.session.connected) {
+    while (this.session.congested && !this.aborted && this.session.connected) {
       await Promise.race([this.session.whenDrained(), abortPromise(this.signal)]);
     }
   }

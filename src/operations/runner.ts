@@ -11,9 +11,10 @@ import { Operation, type AbortKind } from './operation.js';
 import { FairQueue } from './fair-queue.js';
 
 /**
- * When a call reported progress, its result leaves this long after the last progress frame. The SDK
- * client handles notifications a microtask late but responses at once, so a final progress that
- * arrives in the same socket read as the result is dropped by the client (shared/notes/tips.md).
+ * When a call reported progress over a transport that does not order delivery itself (legacy SSE), its
+ * result leaves this long after the last progress event. The SDK client handles notifications a
+ * microtask late but responses at once, so a final progress that arrives in the same read as the
+ * result is dropped by the client (shared/notes/tips.md). WebSocket uses a ping/pong barrier instead.
  */
 const FINAL_PROGRESS_GAP_MS = 2;
 
@@ -145,7 +146,7 @@ export class OperationRunner {
   private settle(op: Operation, response: JSONRPCMessage): void {
     this.finish(op);
     if (op.silent || op.session.closed) return;
-    if (op.progressSent > 0) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
+    if (op.progressSent > 0 && !op.session.ordersProgressBeforeResult) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
     else op.session.send(response);
   }
 
@@ -238,7 +239,7 @@ export class OperationRunner {
     this.finish(op);
     if (op.session.closed) return;
     const response = errorResponse(op.requestId, code, message, data) as JSONRPCMessage;
-    if (op.progressSent > 0) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
+    if (op.progressSent > 0 && !op.session.ordersProgressBeforeResult) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
     else op.session.send(response);
   }
 

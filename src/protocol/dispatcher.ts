@@ -192,7 +192,9 @@ export class Dispatcher {
     if (!isRequestId(id)) throw new RpcError(RpcCode.INVALID_PARAMS, 'Invalid params: cancel needs "requestId" (string or integer)');
     const op = session.operations.get(id);
     if (op === undefined) return { cancelled: false, reason: 'no such request in flight' };
-    op.abort('cancelled', typeof params.reason === 'string' ? params.reason : 'cancelled by the client');
+    const reason = typeof params.reason === 'string' ? params.reason : 'cancelled by the client';
+    // After this answer has been sent: `{ cancelled: true }` first, then the call's own "Cancelled" result.
+    queueMicrotask(() => op.abort('cancelled', reason));
     return { cancelled: true };
   }
 }

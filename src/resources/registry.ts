@@ -14,6 +14,8 @@ export type ResourceReadResult = ResourceContents[] | string;
 
 export interface ResourceDefinition extends Resource {
   read(uri: string, session: Session): Promise<ResourceReadResult> | ResourceReadResult;
+  /** Called when a session subscribes to this URI (live resources take their baseline here). */
+  onSubscribe?(session: Session): void;
 }
 
 export interface ResourceTemplateDefinition extends ResourceTemplate {
@@ -28,6 +30,8 @@ interface CompiledTemplate {
   pattern: RegExp;
   names: string[];
 }
+
+const NO_SUBSCRIBERS: ReadonlySet<Session> = new Set();
 
 export class ResourceRegistry {
   private readonly resources = new Map<string, ResourceDefinition>();
@@ -93,7 +97,13 @@ export class ResourceRegistry {
     let set = this.subscribers.get(uri);
     if (set === undefined) this.subscribers.set(uri, (set = new Set()));
     set.add(session);
+    this.resources.get(uri)?.onSubscribe?.(session);
     return {};
+  }
+
+  /** The sessions subscribed to `uri` (live; may include sessions that just ended). */
+  subscribersOf(uri: string): ReadonlySet<Session> {
+    return this.subscribers.get(uri) ?? NO_SUBSCRIBERS;
   }
 
   unsubscribe(session: Session, uri: string): Record<string, never> {

@@ -41,10 +41,11 @@ export class EventBuffer {
   append(stream: string, text: string): string {
     const seq = this.nextSeq++;
     if (this.capacity > 0) {
-      // Allocated on first use: idle sessions pay nothing.
+      // Allocated on first use and grown as events come (slots fill in order until the ring wraps), so an
+      // idle session holding a handful of events pays for a handful, not for `capacity`.
       const slot = seq % this.capacity;
-      (this.streams ??= new Array<string>(this.capacity))[slot] = stream;
-      (this.texts ??= new Array<string>(this.capacity))[slot] = text;
+      (this.streams ??= [])[slot] = stream;
+      (this.texts ??= [])[slot] = text;
       if (this.size < this.capacity) this.size++;
     }
     return `${this.prefix}.${stream}.${seq}`;
@@ -85,6 +86,16 @@ export class EventBuffer {
   /** True when some event after `afterSeq` has already been evicted (the client cannot get everything). */
   lost(afterSeq: number): boolean {
     return afterSeq + 1 < this.nextSeq - this.size;
+  }
+
+  /** The sequence number of the newest event (0 before any). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** The oldest sequence number still kept (lastSeq + 1 when nothing is kept). */
+  get oldestSeq(): number {
+    return this.nextSeq - this.size;
   }
 
   /** Forget everything (the session ended). */

@@ -20,7 +20,20 @@ export interface SessionTransport extends Transport {
   whenDrained?(): Promise<void>;
   /** Close because the server is going away (WebSocket: 1001; HTTP streams: end them). */
   shutdown?(reason: string): Promise<void>;
+  /** True while the client is not keeping up (over the transport's high-water mark). */
+  readonly congested?: boolean;
+  /** Why the transport closed, once it has (used as the abort reason of calls still running). */
+  readonly closeReason?: string;
+  /**
+   * True when the transport itself makes sure a call's last progress notification is handled by the
+   * client before the call's result (WebSocket: a ping/pong barrier; Streamable HTTP: the SDK client
+   * reads event by event). Otherwise the runner leaves a short gap before the result.
+   */
+  readonly ordersProgressBeforeResult?: boolean;
 }
+
+/** Queued bytes above which a transport that does not say otherwise counts as congested. */
+const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
 
 /** MCP log levels in increasing severity (RFC 5424 order). */
 export const LOG_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
@@ -62,6 +75,11 @@ export class Session {
     this.transport = undefined;
   }
 
+  /** The transport this session speaks through, if any. */
+  get currentTransport(): SessionTransport | undefined {
+    return this.transport;
+  }
+
   get connected(): boolean {
     return this.transport !== undefined;
   }
@@ -77,6 +95,17 @@ export class Session {
 
   get bufferedAmount(): number {
     return this.transport?.bufferedAmount ?? 0;
+  }
+
+  /** The client is not keeping up: tools should wait (ctx.checkpoint does). */
+  get congested(): boolean {
+    const t = this.transport;
+    if (t === undefined) return false;
+    return t.congested ?? (t.bufferedAmount ?? 0) > DEFAULT_HIGH_WATER_BYTES;
+  }
+
+  get ordersProgressBeforeResult(): boolean {
+    return this.transport?.ordersProgressBeforeResult === true;
   }
 
   whenDrained(): Promise<void> {

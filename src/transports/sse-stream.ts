@@ -2,6 +2,7 @@
 // proxy-safe headers, headers and a first byte sent at once (HTTP/2 proxies and ALBs hold a stream that
 // has sent nothing), an `id` on every event, every event written in one event-loop turn leaving in one
 // chunk (one syscall instead of one per event), and flow control the tool runner can wait on.
+import { whenDrained } from './drain.js';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 /** Headers on every SSE response (shared/notes/peers.md: nginx buffering, no-transform for compressing proxies). */
@@ -95,18 +96,9 @@ export class SseStream {
 
   /** Resolves once the socket's buffer drained (or the stream closed). */
   whenDrained(): Promise<void> {
-    const res = this.res;
-    if (this.closed || !res.writableNeedDrain) return RESOLVED;
-    return new Promise((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    return this.closed ? RESOLVED : whenDrained(this.res);
   }
+
 }
 
 /**

@@ -4,6 +4,7 @@
 // stream drops, messages are kept in the session's event buffer and a reconnect with `Last-Event-ID`
 // (EventSource sends it by itself) replays what was missed. Without a stream and without requests for
 // the idle timeout, the session ends.
+import { IdleTimer } from './idle-timer.js';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
@@ -33,7 +34,7 @@ export class SseServerTransport implements SessionTransport {
 
   private stream: SseStream | undefined;
   private closed = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idle: IdleTimer | undefined;
   private readonly options: HttpTransportOptions;
 
   constructor(options: HttpTransportOptions) {
@@ -57,7 +58,7 @@ export class SseServerTransport implements SessionTransport {
     this.stream?.end();
     const stream = new SseStream(res, this.options.keepalive);
     this.stream = stream;
-    this.clearIdle();
+    this.idle?.clear();
     stream.onclose = () => {
       if (this.stream === stream) {
         this.stream = undefined;
@@ -99,7 +100,7 @@ export class SseServerTransport implements SessionTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.clearIdle();
+    this.idle?.clear();
     this.stream?.end();
     this.stream = undefined;
     this.events.clear();
@@ -110,15 +111,9 @@ export class SseServerTransport implements SessionTransport {
     return this.close();
   }
 
+  /** End the session after SESSION_IDLE_TIMEOUT_MS with no open stream and no request. */
   private armIdle(): void {
-    this.clearIdle();
     if (this.closed) return;
-    this.idleTimer = setTimeout(() => void this.close(), this.options.idleTimeoutMs);
-    this.idleTimer.unref();
-  }
-
-  private clearIdle(): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    (this.idle ??= new IdleTimer(this.options.idleTimeoutMs, () => void this.close())).arm();
   }
 }

@@ -11,6 +11,7 @@
 // whose headers and first byte leave at once, so progress flows as it happens.
 // Every SSE event has an id; a client that lost a stream resumes with GET + Last-Event-ID and gets the
 // events of that stream it missed (spec: replay only that stream), then the rest of it live.
+import { IdleTimer } from './idle-timer.js';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
@@ -38,6 +39,8 @@ interface RequestStream {
 }
 
 export class StreamableHttpTransport implements SessionTransport {
+  /** The SDK client reads a response stream event by event (an await each), so progress is handled before the result. */
+  readonly ordersProgressBeforeResult = true;
   readonly sessionId: string;
   readonly events: EventBuffer;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
@@ -56,7 +59,7 @@ export class StreamableHttpTransport implements SessionTransport {
   private readonly live = new Set<ServerResponse>();
   private nextStream = 0;
   private closed = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idle: IdleTimer | undefined;
   private readonly options: HttpTransportOptions;
   private readonly headers: OutgoingHttpHeaders;
 
@@ -224,7 +227,7 @@ export class StreamableHttpTransport implements SessionTransport {
   /** Count an open response; the idle clock runs only while none is open. */
   private track(res: ServerResponse): void {
     this.live.add(res);
-    this.clearIdle();
+    this.idle?.clear();
     res.on('close', () => {
       this.live.delete(res);
       if (this.live.size === 0) this.armIdle();
@@ -253,7 +256,7 @@ export class StreamableHttpTransport implements SessionTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.clearIdle();
+    this.idle?.clear();
     this.standalone?.end();
     this.standalone = undefined;
     for (const rs of this.byRequest.values()) {
@@ -271,15 +274,9 @@ export class StreamableHttpTransport implements SessionTransport {
     return this.close();
   }
 
+  /** End the session after SESSION_IDLE_TIMEOUT_MS with no open stream and no request. */
   private armIdle(): void {
-    this.clearIdle();
     if (this.closed) return;
-    this.idleTimer = setTimeout(() => void this.close(), this.options.idleTimeoutMs);
-    this.idleTimer.unref();
-  }
-
-  private clearIdle(): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    (this.idle ??= new IdleTimer(this.options.idleTimeoutMs, () => void this.close())).arm();
   }
 }

@@ -1,64 +1,153 @@
 // The server side of MCP over WebSocket, as an SDK `Transport`: one JSON-RPC message per text frame.
-// It frames and parses; protocol errors in the framing itself (bad JSON, not JSON-RPC) are answered
-// here. Frames written in one event-loop turn leave in one `writev` (corked until the next tick): one
-// syscall per frame was 58% of a raw ws server's CPU (shared/notes/performance-anchors.md).
+// One transport object serves a session for its whole life, across sockets:
+//   - Frames written in one event-loop turn leave in one `writev` (corked until the next tick): one
+//     syscall per frame was 58% of a raw ws server's CPU (shared/notes/performance-anchors.md).
+//   - Every frame gets the next event id of the session (1, 2, 3, … — the n-th frame the session sent)
+//     and the last EVENT_BUFFER_EVENTS are kept. When the socket drops without a close frame, calls keep
+//     running for RESUME_WINDOW_MS and a new socket can take the session over (`attachSocket`): it gets
+//     the frames after its Last-Event-ID exactly once, in order, then live traffic.
+//   - Backpressure: over the high-water mark (and while detached) progress is coalesced to the newest per
+//     call and log messages are counted, never queued without bound; results and errors are never dropped.
+//     A client stuck over the mark for SLOW_CLIENT_TIMEOUT_MS is disconnected (and may resume).
+//   - A call's result waits for a ping/pong after its last progress frame, so the client has handled that
+//     progress first (the SDK client handles notifications a microtask late but responses at once).
 import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
 import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { CloseCode, RpcCode } from '../errors.js';
 import { errorResponse, parseMessage } from '../jsonrpc.js';
 import type { MessageRateLimiter, MessageVerdict } from '../limits/message-rate-limiter.js';
+import { EventBuffer } from '../sessions/event-buffer.js';
+import { whenDrained } from './drain.js';
 import type { SessionTransport } from '../sessions/session.js';
 
 const OPEN = 1;
+const CLOSED = 3;
 const RESOLVED = Promise.resolve();
+/** The one stream of a WebSocket session in its event buffer. */
+const STREAM = 'w';
+/** A client that never answers the barrier ping (autoPong off) delays a result by at most this. */
+const BARRIER_TIMEOUT_MS = 100;
+/** Close codes a client sends when it means to end the session; anything else (1006: no close frame) may resume. */
+const FINAL_CLOSE_CODES = new Set([CloseCode.NORMAL, 1005]);
 
 export interface WebSocketTransportOptions {
   sessionId: string;
-  /** Passed to every onmessage as `extra` (auth info, request headers). */
+  /** Passed to every onmessage as `extra` (request headers, auth info). */
   extra?: MessageExtraInfo;
   /** Per-session message budget (HTTP rate limits cannot see frames); none = unlimited. */
   messageLimit?: MessageRateLimiter;
+  /** How long a dropped session waits for its client; 0 = it ends with its socket. */
+  resumeWindowMs?: number;
+  /** Frames kept for resume. */
+  bufferEvents?: number;
+  /** Queued bytes above which the client counts as slow. */
+  highWaterBytes?: number;
+  /** How long a client may stay slow before it is disconnected. */
+  slowClientTimeoutMs?: number;
+  /**
+   * A fresh connection whose first message is `session/resume` asks to take over another session;
+   * returns that session's transport if the caller may (same principal, session alive), else undefined.
+   */
+  findResumable?: (sessionId: string) => WebSocketServerTransport | undefined;
+}
+
+/** What a resume was asked to continue after: a bare frame number or this session's full event id. */
+export function parseLastEventId(value: string | undefined, events: EventBuffer | undefined): number | undefined {
+  if (value === undefined || value === '') return 0;
+  if (/^\d{1,15}$/.test(value)) return Number(value);
+  return events?.parse(value)?.seq;
 }
 
 export class WebSocketServerTransport implements SessionTransport {
   readonly sessionId: string;
+  readonly ordersProgressBeforeResult = true;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
   onclose?: () => void;
   onerror?: (error: Error) => void;
+  closeReason: string | undefined;
 
-  private readonly ws: WebSocket;
+  private ws: WebSocket | undefined;
   private readonly extra: MessageExtraInfo | undefined;
   private readonly messageLimit: MessageRateLimiter | undefined;
+  private readonly resumeWindowMs: number;
+  private readonly highWaterBytes: number;
+  private readonly slowClientTimeoutMs: number;
+  private readonly findResumable: WebSocketTransportOptions['findResumable'];
+  /** Sent frames kept for resume; undefined when resume is off. */
+  readonly events: EventBuffer | undefined;
+  /** Response ids by the event seq that carried them, to name results a resume can no longer deliver. */
+  private readonly responseSeqs = new Map<number, RequestId>();
+  private framesSeen = 0;
   private corked = false;
-  private closed = false;
+  private ended = false;
+  private resumeTimer: NodeJS.Timeout | undefined;
+
+  // Backpressure.
+  private congestedSince: number | undefined;
+  private slowTimer: NodeJS.Timeout | undefined;
+  /** The newest progress per call, waiting for the client to catch up (or come back). */
+  private readonly pendingProgress = new Map<RequestId | string, JSONRPCMessage>();
+  private droppedLogs = 0;
+
+  // Ordering barrier.
+  /** Calls whose progress went out on the current socket since their last barrier. */
+  private readonly progressed = new Set<RequestId>();
+  /** Responses waiting for the barrier's pong. */
+  private held: Array<{ text: string; id: RequestId }> = [];
+  private barrierPayload: string | undefined;
+  private barrierTimer: NodeJS.Timeout | undefined;
+  private barrierCount = 0;
+
   private readonly uncork = () => {
     this.corked = false;
     this.socket?.uncork();
   };
+  private readonly onDrain = () => this.catchUp();
 
   constructor(ws: WebSocket, options: WebSocketTransportOptions) {
     this.ws = ws;
     this.sessionId = options.sessionId;
     this.extra = options.extra;
     this.messageLimit = options.messageLimit;
+    this.resumeWindowMs = options.resumeWindowMs ?? 0;
+    this.highWaterBytes = options.highWaterBytes ?? 1024 * 1024;
+    this.slowClientTimeoutMs = options.slowClientTimeoutMs ?? 30_000;
+    this.findResumable = options.findResumable;
+    const bufferEvents = options.bufferEvents ?? 0;
+    if (this.resumeWindowMs > 0 && bufferEvents > 0) this.events = new EventBuffer(this.sessionId, bufferEvents);
   }
 
   /** The TCP socket under the WebSocket (ws keeps it private; we need it for cork and drain). */
   private get socket(): Socket | undefined {
-    return (this.ws as unknown as { _socket?: Socket })._socket;
+    return (this.ws as unknown as { _socket?: Socket } | undefined)?._socket;
+  }
+
+  get connected(): boolean {
+    return this.ws !== undefined && this.ws.readyState === OPEN;
   }
 
   async start(): Promise<void> {
-    this.ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    this.ws.on('close', () => this.handleClose());
-    this.ws.on('error', (err) => this.onerror?.(err));
+    if (this.ws) this.listen(this.ws);
+  }
+
+  private listen(ws: WebSocket): void {
+    ws.on('message', (data, isBinary) => {
+      if (this.ws === ws) this.onFrame(data, isBinary);
+    });
+    ws.on('close', (code) => {
+      if (this.ws === ws) this.onSocketClosed(code);
+    });
+    ws.on('error', (err) => this.onerror?.(err));
+    ws.on('pong', (data) => {
+      if (this.ws === ws && this.barrierPayload !== undefined && data.toString() === this.barrierPayload) this.releaseHeld();
+    });
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
     if (isBinary) {
-      this.ws.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported: send JSON-RPC as text');
+      this.ws!.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported: send JSON-RPC as text');
       return;
     }
     const verdict = this.messageLimit?.check();
@@ -68,13 +157,16 @@ export class WebSocketServerTransport implements SessionTransport {
       this.write(JSON.stringify(parsed.response));
       return;
     }
+    const first = ++this.framesSeen === 1;
+    const m = parsed.message as { method?: string; id?: RequestId; params?: Record<string, unknown> };
+    if (first && m.method === 'session/resume' && m.id !== undefined && this.findResumable) return this.handOver(m.id, m.params ?? {});
     this.onmessage?.(parsed.message as JSONRPCMessage, this.extra);
   }
 
   /** Over the message budget: answer requests with -32029 (others are dropped); persistent abuse → 1008. */
   private refuseOverLimit(data: RawData, verdict: Extract<MessageVerdict, { allowed: false }>): void {
     if (verdict.close) {
-      this.ws.close(CloseCode.POLICY_VIOLATION, 'message rate limit exceeded repeatedly');
+      this.ws!.close(CloseCode.POLICY_VIOLATION, 'message rate limit exceeded repeatedly');
       return;
     }
     const parsed = parseMessage(data.toString());
@@ -84,14 +176,93 @@ export class WebSocketServerTransport implements SessionTransport {
     }
   }
 
-  send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
-    this.write(JSON.stringify(message));
+  /**
+   * `session/resume { sessionId, lastEventId }` as the first message of a fresh connection (for clients
+   * that cannot set headers on the upgrade): move this socket to that session. The fresh session this
+   * connection was given is then ended.
+   */
+  private handOver(requestId: RequestId, params: Record<string, unknown>): void {
+    const target = typeof params.sessionId === 'string' ? this.findResumable!(params.sessionId) : undefined;
+    const last = target ? parseLastEventId(params.lastEventId === undefined ? undefined : String(params.lastEventId), target.events) : undefined;
+    if (!target || target === this || last === undefined) {
+      this.write(JSON.stringify(errorResponse(requestId, RpcCode.SESSION_NOT_FOUND, 'Session not found: it ended, its resume window passed, or it is not yours; start a new session')));
+      return;
+    }
+    const ws = this.ws!;
+    this.ws = undefined; // this (fresh, empty) session lets go of the socket without closing it
+    target.attachSocket(ws, last, requestId);
+    this.endSession('connection moved to a resumed session');
+  }
+
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const m = message as { method?: string; id?: RequestId; result?: unknown; error?: unknown };
+    if (m.method !== undefined) {
+      if (m.method === 'notifications/progress') this.sendProgress(message, options?.relatedRequestId);
+      else if (m.method === 'notifications/message' && this.slow) this.droppedLogs++;
+      else this.write(JSON.stringify(message));
+      return RESOLVED;
+    }
+    if (m.id !== undefined && ('result' in m || 'error' in m)) this.sendResponse(m.id, JSON.stringify(message));
+    else this.write(JSON.stringify(message));
     return RESOLVED;
   }
 
-  /** Send an already serialized message. */
-  write(text: string): void {
-    if (this.ws.readyState !== OPEN) return;
+  /** Over the mark or detached: not worth sending every intermediate value. */
+  private get slow(): boolean {
+    return this.congestedSince !== undefined || !this.connected;
+  }
+
+  private sendProgress(message: JSONRPCMessage, relatedRequestId: RequestId | undefined): void {
+    const key = relatedRequestId ?? `token:${String((message as { params?: { progressToken?: unknown } }).params?.progressToken)}`;
+    if (this.slow) {
+      this.pendingProgress.delete(key); // re-insert: flush order follows the newest update
+      this.pendingProgress.set(key, message);
+      return;
+    }
+    if (relatedRequestId !== undefined) this.progressed.add(relatedRequestId);
+    this.write(JSON.stringify(message));
+  }
+
+  private sendResponse(id: RequestId, text: string): void {
+    // The call's newest coalesced progress goes first: progress never arrives after its result.
+    const pending = this.pendingProgress.get(id);
+    if (pending !== undefined) {
+      this.pendingProgress.delete(id);
+      this.write(JSON.stringify(pending));
+      if (this.connected) this.progressed.add(id);
+    }
+    if (this.progressed.delete(id) && this.connected) return this.holdForBarrier(text, id);
+    if (this.held.length > 0) this.held.push({ text, id }); // keep responses in order behind a pending barrier
+    else this.write(text, id);
+  }
+
+  /** Send a ping behind the progress frames; the result leaves when the client's pong comes back. */
+  private holdForBarrier(text: string, id: RequestId): void {
+    this.held.push({ text, id });
+    if (this.barrierPayload !== undefined) return;
+    this.barrierPayload = `b${++this.barrierCount}`;
+    this.ws!.ping(this.barrierPayload);
+    this.barrierTimer = setTimeout(() => this.releaseHeld(), BARRIER_TIMEOUT_MS);
+  }
+
+  private releaseHeld(): void {
+    if (this.barrierTimer !== undefined) clearTimeout(this.barrierTimer);
+    this.barrierTimer = undefined;
+    this.barrierPayload = undefined;
+    const held = this.held;
+    this.held = [];
+    for (const { text, id } of held) this.write(text, id);
+  }
+
+  /** Send (or, detached, only record) one serialized frame; `responseTo` names the request it answers. */
+  write(text: string, responseTo?: RequestId): void {
+    const events = this.events;
+    if (events !== undefined) {
+      events.append(STREAM, text);
+      if (responseTo !== undefined) this.rememberResponse(events.lastSeq, responseTo);
+    }
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState !== OPEN) return;
     if (!this.corked) {
       const socket = this.socket;
       if (socket) {
@@ -100,45 +271,182 @@ export class WebSocketServerTransport implements SessionTransport {
         process.nextTick(this.uncork);
       }
     }
-    this.ws.send(text);
+    ws.send(text);
+    if (this.congestedSince === undefined && this.bufferedAmount > this.highWaterBytes) this.becameSlow();
+  }
+
+  /**
+   * Which request an event answered. Entries evicted from the buffer while the client was connected are
+   * forgotten (it was there to read them); those evicted while it was away are kept until it resumes,
+   * so it can be told which results it lost. While away no new calls arrive, so that set is bounded by
+   * the calls the session had running or queued.
+   */
+  private rememberResponse(seq: number, id: RequestId): void {
+    this.responseSeqs.set(seq, id);
+    if (!this.connected) return;
+    const oldest = this.events!.oldestSeq;
+    for (const kept of this.responseSeqs.keys()) {
+      if (kept >= oldest) break;
+      this.responseSeqs.delete(kept);
+    }
   }
 
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount + (this.socket?.writableLength ?? 0);
+    const ws = this.ws;
+    return ws === undefined ? 0 : ws.bufferedAmount + (this.socket?.writableLength ?? 0);
+  }
+
+  get congested(): boolean {
+    return this.congestedSince !== undefined;
+  }
+
+  private becameSlow(): void {
+    this.congestedSince = Date.now();
+    const socket = this.socket;
+    if (socket) socket.once('drain', this.onDrain);
+    this.slowTimer = setTimeout(() => {
+      // Still not reading: drop the connection (the session stays resumable) so its buffers are freed.
+      this.closeReason = 'client too slow';
+      this.ws?.terminate();
+    }, this.slowClientTimeoutMs);
+    this.slowTimer.unref();
+  }
+
+  /** The client caught up (or a new socket took over): send what was coalesced meanwhile. */
+  private catchUp(): void {
+    if (this.slowTimer !== undefined) clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
+    this.congestedSince = undefined;
+    if (!this.connected) return;
+    for (const [key, message] of this.pendingProgress) {
+      this.pendingProgress.delete(key);
+      if (typeof key !== 'string') this.progressed.add(key);
+      this.write(JSON.stringify(message));
+      if (this.congestedSince !== undefined) return; // slow again: the rest waits for the next drain
+    }
+    if (this.droppedLogs > 0) {
+      const n = this.droppedLogs;
+      this.droppedLogs = 0;
+      this.write(JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'notifications/message',
+        params: { level: 'warning', logger: 'realtime-mcp', data: `${n} log message${n === 1 ? ' was' : 's were'} dropped while the connection could not keep up` },
+      }));
+    }
   }
 
   whenDrained(): Promise<void> {
-    const socket = this.socket;
-    if (!socket || this.closed || !socket.writableNeedDrain) return RESOLVED;
-    return new Promise((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    return this.ended ? RESOLVED : whenDrained(this.socket);
   }
 
-  /** Close with 1000, or the given code and reason. */
+
+  /**
+   * A new socket takes over this session: replay what the client missed after `lastSeq`, say plainly
+   * which results were lost if the buffer overflowed, then continue live. With `resumeRequestId` (the
+   * `session/resume` message form) the answer to that request comes last.
+   */
+  attachSocket(ws: WebSocket, lastSeq: number, resumeRequestId?: RequestId): void {
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    this.closeReason = undefined;
+    const previous = this.ws;
+    this.ws = ws;
+    if (previous !== undefined && previous !== ws && previous.readyState !== CLOSED) {
+      previous.close(CloseCode.NORMAL, 'session resumed on another connection');
+    }
+    this.releaseBarrierOnSocketChange();
+    this.listen(ws);
+    this.framesSeen = 1;
+    const events = this.events;
+    let replayed = 0;
+    if (events) {
+      // Take both lists before writing anything: what is written now goes into the same buffer.
+      const lost: RequestId[] = [];
+      for (const [seq, requestId] of this.responseSeqs) {
+        if (seq >= events.oldestSeq) break;
+        if (seq > lastSeq) lost.push(requestId); // evicted before the client saw it
+        this.responseSeqs.delete(seq);
+      }
+      const toReplay: string[] = [];
+      events.replay(STREAM, Math.max(lastSeq, events.oldestSeq - 1), (_id, text) => toReplay.push(text));
+      // Replayed frames keep their original event ids: send them without recording them again.
+      for (const text of toReplay) this.writeRaw(text);
+      replayed = toReplay.length;
+      // Then an error per result that can no longer be delivered: never silence.
+      for (const requestId of lost) {
+        this.write(JSON.stringify(errorResponse(requestId, RpcCode.RESULT_LOST, 'The result of this request was lost: more messages were sent while you were away than the server keeps (EVENT_BUFFER_EVENTS)')));
+      }
+    }
+    this.catchUp();
+    if (resumeRequestId !== undefined) {
+      this.write(JSON.stringify({ jsonrpc: '2.0', id: resumeRequestId, result: { sessionId: this.sessionId, resumedAfter: lastSeq, replayed } }));
+    }
+  }
+
+  /** Write a frame that is already in the event buffer (replay). */
+  private writeRaw(text: string): void {
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState !== OPEN) return;
+    if (!this.corked && this.socket) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    ws.send(text);
+  }
+
+  /** Frames held for a barrier on the old socket go out now (recorded for the new one). */
+  private releaseBarrierOnSocketChange(): void {
+    this.progressed.clear();
+    if (this.held.length > 0 || this.barrierPayload !== undefined) this.releaseHeld();
+  }
+
+  private onSocketClosed(code: number): void {
+    this.ws = undefined;
+    this.corked = false;
+    this.releaseBarrierOnSocketChange();
+    if (this.slowTimer !== undefined) clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
+    this.congestedSince = undefined;
+    if (this.ended) return;
+    if (this.events === undefined || FINAL_CLOSE_CODES.has(code as 1000)) {
+      this.endSession(code === 1006 ? (this.closeReason ?? 'client disconnected') : 'client closed the session');
+      return;
+    }
+    // Dropped without a goodbye: keep the session (and its calls) for the resume window.
+    this.resumeTimer = setTimeout(() => this.endSession('client gone: resume window expired'), this.resumeWindowMs);
+    this.resumeTimer.unref();
+  }
+
+  /** Close with 1000, or the given code and reason; the session ends with it. */
   async close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
-    if (this.ws.readyState === OPEN) this.ws.close(code, reason);
-    else if (this.ws.readyState !== 3) this.ws.terminate();
+    const ws = this.ws;
+    this.endSession(reason || 'closed by the server');
+    if (ws === undefined) return;
+    if (ws.readyState === OPEN) ws.close(code, reason);
+    else if (ws.readyState !== CLOSED) ws.terminate();
   }
 
   shutdown(reason: string): Promise<void> {
     return this.close(CloseCode.GOING_AWAY, reason);
   }
 
-  /** Drop the connection without a close handshake (dead peer). */
+  /** Drop the connection without a close handshake (dead peer); the session may still resume. */
   terminate(): void {
-    this.ws.terminate();
+    this.ws?.terminate();
   }
 
-  private handleClose(): void {
-    if (this.closed) return;
-    this.closed = true;
+  private endSession(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closeReason ??= reason;
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    if (this.slowTimer !== undefined) clearTimeout(this.slowTimer);
+    if (this.barrierTimer !== undefined) clearTimeout(this.barrierTimer);
+    this.events?.clear();
+    this.responseSeqs.clear();
+    this.pendingProgress.clear();
+    this.held = [];
     this.onclose?.();
   }
 }

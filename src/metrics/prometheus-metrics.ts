@@ -1,0 +1,115 @@
+// The Prometheus metrics of one server (one prom-client Registry per McpCore, never the global one, so
+// several servers in one process do not mix). Gauges are read from the core when scraped; the tool-call
+// counter counts through the dispatcher's beforeToolCall hook.
+//
+// Process metrics are our own small set instead of prom-client's collectDefaultMetrics, which on every
+// scrape lists /proc/self/fd and every active handle: one entry per open socket, 10,000 with 10,000 clients.
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Dispatcher } from '../protocol/dispatcher.js';
+import type { OperationRunner } from '../operations/runner.js';
+import type { SessionManager } from '../sessions/session-manager.js';
+import type { TransportKind } from '../sessions/session.js';
+
+/** Sampling step of the event-loop delay histogram (what prom-client's default metrics use is 10 ms). */
+const EVENT_LOOP_RESOLUTION_MS = 20;
+const TRANSPORTS: readonly TransportKind[] = ['ws', 'sse', 'streamable'];
+
+export interface MetricsSources {
+  sessions: SessionManager;
+  runner: OperationRunner;
+  dispatcher: Dispatcher;
+}
+
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** The exposition text of every metric. */
+  scrape(): Promise<string>;
+  /** Stop sampling the event loop. */
+  close(): void;
+}
+
+export function createServerMetrics({ sessions, runner, dispatcher }: MetricsSources): ServerMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  new Gauge({
+    name: 'realtime_mcp_sessions',
+    help: 'Open MCP sessions by transport (detached ones included).',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      const counts = sessions.countByTransport();
+      for (const transport of TRANSPORTS) this.set({ transport }, counts[transport] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'realtime_mcp_sessions_detached',
+    help: 'Sessions with no connection attached (waiting to be resumed).',
+    registers,
+    collect() {
+      let detached = 0;
+      for (const s of sessions.all()) if (!s.closed && !s.connected) detached++;
+      this.set(detached);
+    },
+  });
+  new Gauge({ name: 'realtime_mcp_calls_running', help: 'Tool calls whose handler is running.', registers, collect() { this.set(runner.running); } });
+  new Gauge({ name: 'realtime_mcp_calls_queued', help: 'Tool calls waiting for a concurrency slot.', registers, collect() { this.set(runner.queued); } });
+
+  const toolCalls = new Counter({
+    name: 'realtime_mcp_tool_calls_total',
+    help: 'tools/call requests for a registered tool that passed the scope checks, by tool (counted before argument validation and queueing).',
+    labelNames: ['tool'],
+    registers,
+  });
+  // Chained like the auth scope check: a call it refuses (it runs first) is not counted.
+  const previous = dispatcher.hooks.beforeToolCall;
+  dispatcher.hooks.beforeToolCall = (session, toolName) => {
+    previous?.(session, toolName);
+    toolCalls.inc({ tool: toolName });
+  };
+
+  const loop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  loop.enable();
+  addProcessMetrics(registers, loop);
+
+  return {
+    registry,
+    async scrape() {
+      const text = await registry.metrics();
+      loop.reset(); // the event-loop figures cover the time since the previous scrape
+      return text;
+    },
+    close: () => loop.disable(),
+  };
+}
+
+function addProcessMetrics(registers: Registry[], loop: IntervalHistogram): void {
+  const startSeconds = Math.round(performance.timeOrigin / 1000);
+  new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch, in seconds.', registers, collect() { this.set(startSeconds); } });
+  new Gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', registers, collect() { this.set(process.memoryUsage.rss()); } });
+  new Gauge({
+    name: 'nodejs_heap_size_used_bytes',
+    help: 'V8 heap in use, in bytes.',
+    registers,
+    collect() {
+      this.set(process.memoryUsage().heapUsed);
+    },
+  });
+  new Counter({
+    name: 'process_cpu_seconds_total',
+    help: 'User and system CPU time spent, in seconds.',
+    registers,
+    collect() {
+      const { user, system } = process.cpuUsage();
+      this.reset();
+      this.inc((user + system) / 1e6);
+    },
+  });
+  // Event-loop delay since the previous scrape (scrape() resets the histogram).
+  const lag = (name: string, what: string, read: (h: IntervalHistogram) => number) =>
+    new Gauge({ name, help: `${what} event-loop delay since the previous scrape, in seconds.`, registers, collect() { this.set(loop.count > 0 ? read(loop) / 1e9 : 0); } });
+  lag('nodejs_eventloop_lag_mean_seconds', 'Mean', (h) => h.mean);
+  lag('nodejs_eventloop_lag_p99_seconds', '99th percentile of the', (h) => h.percentile(99));
+  lag('nodejs_eventloop_lag_max_seconds', 'Largest', (h) => h.max);
+}
