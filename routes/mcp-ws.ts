@@ -19,9 +19,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
   /** The WebSocket transport of a live session `principal` may use, else undefined. */
   function resumable(sessionId: string, request: FastifyRequest): WebSocketServerTransport | undefined {
     const transport = core.sessions.getOwned(sessionId, request.principal)?.currentTransport;
-    if (transport instanceof WebSocketServerTransport && transport.events !== undefined) return transport;
-    if (core.sessions.get(sessionId) !== undefined) request.log.warn({ session: sessionId }, 'resume refused: session belongs to another principal or cannot resume');
-    return undefined;
+    return transport instanceof WebSocketServerTransport && transport.events !== undefined ? transport : undefined;
   }
 
   async function admit(request: FastifyRequest, reply: FastifyReply) {

@@ -8,12 +8,11 @@
 // and client address loopback), everyone else → 403.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isLoopbackHost } from '../src/config.js';
-import { ADMIN_SCOPE } from '../src/auth/tool-scopes.js';
+import { ADMIN_SCOPE, METRICS_SCOPE } from '../src/auth/tool-scopes.js';
 import { bearerChallenge } from '../src/auth/www-authenticate.js';
 import { createServerMetrics } from '../src/metrics/prometheus-metrics.js';
 import type {} from '../plugins/auth.js'; // the `mcpAuth` decorator's type
 
-const METRICS_SCOPE = 'metrics';
 const SCRAPE_SCOPES = [METRICS_SCOPE, ADMIN_SCOPE];
 
 const metricsRoutes: FastifyPluginAsync = async (app) => {

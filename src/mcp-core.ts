@@ -52,6 +52,8 @@ export class McpCore {
     this.tools = new ToolRegistry();
     if (options.tools) this.tools.registerAll(options.tools);
     this.sessions = new SessionManager({ maxSessions: options.maxSessions });
+    this.sessions.onForeignUse = (session, caller) =>
+      this.logger?.warn({ session: session.id, owner: session.principal?.subject, caller: caller?.subject }, 'session id used by another principal: answered as unknown');
     this.runner = new OperationRunner({ logger: options.logger, limits: options.limits });
     this.dispatcher = new Dispatcher(this.tools, this.runner, this.identity);
     this.resources.install(this.dispatcher);

@@ -7,6 +7,8 @@ import { missingScopes } from './claims.js';
 
 /** Scope reserved for operator endpoints (e.g. POST /admin/notify). */
 export const ADMIN_SCOPE = 'admin';
+/** Scope that lets a scraper read GET /metrics (admin does too). */
+export const METRICS_SCOPE = 'metrics';
 
 export function installToolScopeChecks(dispatcher: Dispatcher, tools: ToolRegistry, options: { hideUnauthorized: boolean }): void {
   const previousCheck = dispatcher.hooks.beforeToolCall;
@@ -26,10 +28,11 @@ export function installToolScopeChecks(dispatcher: Dispatcher, tools: ToolRegist
   };
 }
 
-/** Every scope a tool declares, plus admin: what `scopes_supported` advertises. */
+/** Every scope a tool declares, plus admin and metrics: what `scopes_supported` advertises. */
 export function supportedScopes(tools: ToolRegistry, extra: readonly string[] = []): string[] {
   const all = new Set<string>(extra);
   for (const entry of tools.list()) for (const s of tools.get(entry.name)?.definition.scopes ?? []) all.add(s);
   all.add(ADMIN_SCOPE);
+  all.add(METRICS_SCOPE);
   return [...all].sort();
 }

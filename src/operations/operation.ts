@@ -43,6 +43,10 @@ export class Operation implements ToolContext {
   state: OperationState = 'running';
   /** When true, no response is sent (client cancelled with notifications/cancelled, per spec). */
   silent = false;
+  /** Set when the call ends: it failed (JSON-RPC error or an isError result). */
+  failed = false;
+  /** performance.now() when the call ended. */
+  endedAt: number | undefined;
   /** Progress and stream notifications sent for this call so far. */
   progressSent = 0;
   /** The last progress the handler reported (recorded with or without a progress token). */

@@ -144,6 +144,8 @@ export class OperationRunner {
   }
 
   private settle(op: Operation, response: JSONRPCMessage): void {
+    const r = response as { error?: unknown; result?: { isError?: boolean } };
+    op.failed = r.error !== undefined || r.result?.isError === true;
     this.finish(op);
     if (op.silent || op.session.closed) return;
     if (op.progressSent > 0 && !op.session.ordersProgressBeforeResult) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
@@ -189,6 +191,7 @@ export class OperationRunner {
     if (op.state === 'done') return;
     const wasRunning = op.state === 'running';
     op.state = 'done';
+    op.endedAt = performance.now();
     if (op.timer !== undefined) {
       clearTimeout(op.timer);
       op.timer = undefined;
@@ -234,6 +237,7 @@ export class OperationRunner {
    */
   fail(op: Operation, kind: AbortKind, code: number, message: string, data?: unknown): void {
     if (op.state === 'done') return;
+    op.failed = true;
     op.silent = true; // before abort: a queued call is then dequeued without an answer of its own
     op.abort(kind, message);
     this.finish(op);

@@ -210,7 +210,8 @@ function activeView(t: Tracked): OperationView {
 
 function endedView(op: Operation, now: number): OperationView {
   const why = op.abortReason;
-  const state: OperationStatus = why === undefined ? 'done' : why.kind === 'cancelled' || why.kind === 'disconnected' ? 'cancelled' : 'failed';
+  const state: OperationStatus = why?.kind === 'cancelled' || why?.kind === 'disconnected' ? 'cancelled' : why !== undefined || op.failed ? 'failed' : 'done';
+  now = op.endedAt ?? now;
   const elapsedMs = now - op.startedAt;
   const rate = op.lastProgress !== undefined && elapsedMs > 0 ? round2((op.lastProgress * 1000) / elapsedMs) : null;
   const view: OperationView = { ...baseView(op), state, rate, etaMs: null, endedAt: new Date(performance.timeOrigin + now).toISOString() };

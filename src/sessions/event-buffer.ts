@@ -39,6 +39,11 @@ export class EventBuffer {
 
   /** Record one serialized message sent on `stream`; returns its event id. */
   append(stream: string, text: string): string {
+    return `${this.prefix}.${stream}.${this.record(stream, text)}`;
+  }
+
+  /** Record one serialized message sent on `stream`; returns its sequence number (no id string built). */
+  record(stream: string, text: string): number {
     const seq = this.nextSeq++;
     if (this.capacity > 0) {
       // Allocated on first use and grown as events come (slots fill in order until the ring wraps), so an
@@ -48,7 +53,7 @@ export class EventBuffer {
       (this.texts ??= [])[slot] = text;
       if (this.size < this.capacity) this.size++;
     }
-    return `${this.prefix}.${stream}.${seq}`;
+    return seq;
   }
 
   /** An id meaning "everything on `stream` from now on" (for an event that carries no message). */

@@ -41,8 +41,14 @@ export class SessionManager {
    */
   getOwned(id: string, principal: Principal | undefined): Session | undefined {
     const session = this.sessions.get(id);
-    return session !== undefined && samePrincipal(session.principal, principal) ? session : undefined;
+    if (session === undefined) return undefined;
+    if (samePrincipal(session.principal, principal)) return session;
+    this.onForeignUse?.(session, principal);
+    return undefined;
   }
+
+  /** Called when a principal uses a session id that belongs to another (for the security log). */
+  onForeignUse: ((session: Session, caller: Principal | undefined) => void) | undefined;
 
   /** Forget the session; the caller has already aborted its operations. */
   delete(session: Session): void {

@@ -258,8 +258,8 @@ export class WebSocketServerTransport implements SessionTransport {
   write(text: string, responseTo?: RequestId): void {
     const events = this.events;
     if (events !== undefined) {
-      events.append(STREAM, text);
-      if (responseTo !== undefined) this.rememberResponse(events.lastSeq, responseTo);
+      const seq = events.record(STREAM, text);
+      if (responseTo !== undefined) this.rememberResponse(seq, responseTo);
     }
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== OPEN) return;
@@ -277,13 +277,14 @@ export class WebSocketServerTransport implements SessionTransport {
 
   /**
    * Which request an event answered. Entries evicted from the buffer while the client was connected are
-   * forgotten (it was there to read them); those evicted while it was away are kept until it resumes,
+   * eventually forgotten (it was there to read them); those evicted while it was away are kept until it resumes,
    * so it can be told which results it lost. While away no new calls arrive, so that set is bounded by
    * the calls the session had running or queued.
    */
   private rememberResponse(seq: number, id: RequestId): void {
     this.responseSeqs.set(seq, id);
-    if (!this.connected) return;
+    // Pruned in bulk, not per response: this runs for every result on the hot path.
+    if (!this.connected || this.responseSeqs.size <= this.events!.capacity) return;
     const oldest = this.events!.oldestSeq;
     for (const kept of this.responseSeqs.keys()) {
       if (kept >= oldest) break;
