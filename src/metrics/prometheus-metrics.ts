@@ -64,9 +64,13 @@ export function createServerMetrics({ sessions, runner, dispatcher }: MetricsSou
   });
   // Chained like the auth scope check: a call it refuses (it runs first) is not counted.
   const previous = dispatcher.hooks.beforeToolCall;
+  // One child counter per tool, looked up once: `inc({ tool })` would hash the labels on every call.
+  const perTool = new Map<string, { inc(): void }>();
   dispatcher.hooks.beforeToolCall = (session, toolName) => {
     previous?.(session, toolName);
-    toolCalls.inc({ tool: toolName });
+    let child = perTool.get(toolName);
+    if (child === undefined) perTool.set(toolName, (child = toolCalls.labels({ tool: toolName })));
+    child.inc();
   };
 
   const loop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });

@@ -77,8 +77,10 @@ export class WebSocketServerTransport implements SessionTransport {
   private readonly findResumable: WebSocketTransportOptions['findResumable'];
   /** Sent frames kept for resume; undefined when resume is off. */
   readonly events: EventBuffer | undefined;
-  /** Response ids by the event seq that carried them, to name results a resume can no longer deliver. */
-  private readonly responseSeqs = new Map<number, RequestId>();
+  /** The request each kept event answered (undefined for other events), slot for slot with `events`. */
+  private responseIds: Array<RequestId | undefined> | undefined;
+  /** Results evicted from the buffer while the client was away: named with -32031 when it resumes. */
+  private lostWhileAway: Array<{ seq: number; id: RequestId }> = [];
   private framesSeen = 0;
   private corked = false;
   private ended = false;
@@ -257,10 +259,7 @@ export class WebSocketServerTransport implements SessionTransport {
   /** Send (or, detached, only record) one serialized frame; `responseTo` names the request it answers. */
   write(text: string, responseTo?: RequestId): void {
     const events = this.events;
-    if (events !== undefined) {
-      const seq = events.record(STREAM, text);
-      if (responseTo !== undefined) this.rememberResponse(seq, responseTo);
-    }
+    if (events !== undefined) this.rememberResponse(events.record(STREAM, text), responseTo);
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== OPEN) return;
     if (!this.corked) {
@@ -276,20 +275,18 @@ export class WebSocketServerTransport implements SessionTransport {
   }
 
   /**
-   * Which request an event answered. Entries evicted from the buffer while the client was connected are
-   * eventually forgotten (it was there to read them); those evicted while it was away are kept until it resumes,
-   * so it can be told which results it lost. While away no new calls arrive, so that set is bounded by
-   * the calls the session had running or queued.
+   * Which request an event answered, kept slot for slot with the event buffer. When a result is pushed
+   * out of the buffer while the client is away it is remembered, so a resume can say plainly which
+   * results it lost; while the client is connected it was there to read them. While away no new calls
+   * arrive, so that list is bounded by the calls the session had running or queued.
    */
-  private rememberResponse(seq: number, id: RequestId): void {
-    this.responseSeqs.set(seq, id);
-    // Pruned in bulk, not per response: this runs for every result on the hot path.
-    if (!this.connected || this.responseSeqs.size <= this.events!.capacity) return;
-    const oldest = this.events!.oldestSeq;
-    for (const kept of this.responseSeqs.keys()) {
-      if (kept >= oldest) break;
-      this.responseSeqs.delete(kept);
-    }
+  private rememberResponse(seq: number, responseTo: RequestId | undefined): void {
+    const capacity = this.events!.capacity;
+    const slot = seq % capacity;
+    const ids = (this.responseIds ??= []);
+    const evicted = ids[slot];
+    if (evicted !== undefined && !this.connected) this.lostWhileAway.push({ seq: seq - capacity, id: evicted });
+    if (responseTo !== undefined || evicted !== undefined) ids[slot] = responseTo;
   }
 
   get bufferedAmount(): number {
@@ -362,12 +359,8 @@ export class WebSocketServerTransport implements SessionTransport {
     let replayed = 0;
     if (events) {
       // Take both lists before writing anything: what is written now goes into the same buffer.
-      const lost: RequestId[] = [];
-      for (const [seq, requestId] of this.responseSeqs) {
-        if (seq >= events.oldestSeq) break;
-        if (seq > lastSeq) lost.push(requestId); // evicted before the client saw it
-        this.responseSeqs.delete(seq);
-      }
+      const lost = this.lostWhileAway.filter((e) => e.seq > lastSeq).map((e) => e.id);
+      this.lostWhileAway = [];
       const toReplay: string[] = [];
       events.replay(STREAM, Math.max(lastSeq, events.oldestSeq - 1), (_id, text) => toReplay.push(text));
       // Replayed frames keep their original event ids: send them without recording them again.
@@ -445,7 +438,8 @@ export class WebSocketServerTransport implements SessionTransport {
     if (this.slowTimer !== undefined) clearTimeout(this.slowTimer);
     if (this.barrierTimer !== undefined) clearTimeout(this.barrierTimer);
     this.events?.clear();
-    this.responseSeqs.clear();
+    this.responseIds = undefined;
+    this.lostWhileAway = [];
     this.pendingProgress.clear();
     this.held = [];
     this.onclose?.();
