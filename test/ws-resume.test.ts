@@ -56,15 +56,9 @@ describe('WebSocket resume after a dropped connection', () => {
     t.after(() => second.close());
     assert.equal(second.upgrade.headers['mcp-session-id'], sessionId, 'the same session answers');
     await second.waitFor((m) => m.id === 7);
+    // The full sequence over both connections: every progress value once, in order, then the result once.
     const story = [...callStory(seenBefore, 7), ...callStory(second.received, 7)];
-    // While detached, progress is coalesced to the newest value: nothing repeats, nothing goes backwards,
-    // the last value is the total, and the result comes after all of it exactly once.
-    const values = story.filter((v): v is number => typeof v === 'number');
-    assert.deepEqual(values, [...values].sort((a, b) => a - b), `progress out of order: ${values.join(',')}`);
-    assert.equal(new Set(values).size, values.length, 'a progress value arrived twice');
-    assert.equal(values.at(-1), 60);
-    assert.deepEqual(story.filter((v) => v === 'result'), ['result']);
-    assert.equal(story.at(-1), 'result');
+    assert.deepEqual(story, [...Array.from({ length: 60 }, (_, i) => i + 1), 'result']);
     // Live traffic continues on the resumed socket.
     second.send({ jsonrpc: '2.0', id: 'after', method: 'ping' });
     assert.deepEqual((await second.waitFor((m) => m.id === 'after')).result, {});

@@ -6,8 +6,8 @@
 //     and the last EVENT_BUFFER_EVENTS are kept. When the socket drops without a close frame, calls keep
 //     running for RESUME_WINDOW_MS and a new socket can take the session over (`attachSocket`): it gets
 //     the frames after its Last-Event-ID exactly once, in order, then live traffic.
-//   - Backpressure: over the high-water mark (and while detached) progress is coalesced to the newest per
-//     call and log messages are counted, never queued without bound; results and errors are never dropped.
+//   - Backpressure: over the high-water mark progress is coalesced to the newest per call and log
+//     messages are counted, never queued without bound; results and errors are never dropped.
 //     A client stuck over the mark for SLOW_CLIENT_TIMEOUT_MS is disconnected (and may resume).
 //   - A call's result waits for a ping/pong after its last progress frame, so the client has handled that
 //     progress first (the SDK client handles notifications a microtask late but responses at once).
@@ -209,9 +209,12 @@ export class WebSocketServerTransport implements SessionTransport {
     return RESOLVED;
   }
 
-  /** Over the mark or detached: not worth sending every intermediate value. */
+  /**
+   * Over the mark: not worth queueing every intermediate value. (While detached nothing is coalesced:
+   * every message goes into the bounded event buffer, so a resume gets each one it missed.)
+   */
   private get slow(): boolean {
-    return this.congestedSince !== undefined || !this.connected;
+    return this.congestedSince !== undefined;
   }
 
   private sendProgress(message: JSONRPCMessage, relatedRequestId: RequestId | undefined): void {
