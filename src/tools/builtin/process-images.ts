@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { join, resolve, sep } from 'node:path';
 import Type from 'typebox';
 import { defineTool } from '../define.js';
@@ -35,6 +36,10 @@ const inputSchema = Type.Object({
  */
 export function createProcessImagesTool(options: ProcessImagesOptions) {
   const root: DataRoot = { configured: resolve(options.dataDir) };
+  // One pool of conversion slots for the whole server, served first come first served: four jobs at
+  // once share IMAGE_CONCURRENCY slots instead of running 4 × IMAGE_CONCURRENCY conversions on libuv's
+  // threads (measured: 447 img/s in all that way against 597 img/s for one job alone).
+  const convertSlot = pLimit(options.concurrency);
   return defineTool({
     name: 'process_images',
     title: 'Resize a folder of images',
@@ -66,7 +71,7 @@ export function createProcessImagesTool(options: ProcessImagesOptions) {
       const worker = async (): Promise<void> => {
         while (next < total && !signal.aborted) {
           const item = items[next++]!;
-          const error = item.refused ?? (await convertImage(item.source, item.target, args.width, args.format).then(() => undefined, (err) => errorText(err, rootReal)));
+          const error = item.refused ?? (await convertSlot(() => convertImage(item.source, item.target, args.width, args.format)).then(() => undefined, (err) => errorText(err, rootReal)));
           if (error === undefined) success++;
           else failures.push({ path: item.path, error });
           done++;
