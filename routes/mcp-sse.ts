@@ -43,6 +43,7 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
     const transport = new SseServerTransport({
       sessionId: session.id,
       bufferEvents: config.EVENT_BUFFER_EVENTS,
+      bufferBytes: config.EVENT_BUFFER_BYTES,
       idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
       keepalive: app.mcpSseKeepalive,
     });

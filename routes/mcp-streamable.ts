@@ -60,6 +60,7 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     const transport = new StreamableHttpTransport({
       sessionId: session.id,
       bufferEvents: config.EVENT_BUFFER_EVENTS,
+      bufferBytes: config.EVENT_BUFFER_BYTES,
       idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
       keepalive: app.mcpSseKeepalive,
     });

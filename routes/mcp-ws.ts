@@ -61,6 +61,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
       messageLimit: app.mcpLimits.newMessageLimiter(),
       resumeWindowMs: config.RESUME_WINDOW_MS,
       bufferEvents: config.EVENT_BUFFER_EVENTS,
+      bufferBytes: config.EVENT_BUFFER_BYTES,
       highWaterBytes: config.SEND_HIGH_WATER_BYTES,
       slowClientTimeoutMs: config.SLOW_CLIENT_TIMEOUT_MS,
       findResumable: (sessionId) => resumable(sessionId, request),

@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object({
   MAX_SESSIONS: int(10_000, 1, 1_000_000, 'Most sessions open at once on this process.'),
   SSE_KEEPALIVE_MS: int(15_000, 10, 3_600_000, 'Interval of `: keepalive` comments on idle SSE streams (GET /mcp, /mcp/sse, long POST streams), below proxy idle timeouts.'),
   EVENT_BUFFER_EVENTS: int(1000, 0, 1_000_000, 'Events each session keeps for replay after a reconnect with Last-Event-ID (0 = no replay).'),
+  EVENT_BUFFER_BYTES: int(4 * 1024 * 1024, 0, 1024 * 1024 * 1024, 'Most bytes of events each session keeps for replay; the oldest go first (results pushed out are reported on resume).'),
   RESUME_WINDOW_MS: int(60_000, 0, 86_400_000, 'A WebSocket session whose connection dropped (no close frame) lives this long: its calls keep running and it can be resumed (0 = end it at once).'),
   SEND_HIGH_WATER_BYTES: int(1024 * 1024, 16 * 1024, 256 * 1024 * 1024, 'Bytes queued for one client above which progress is coalesced, logs are counted instead of sent, and ctx.checkpoint() waits.'),
   SLOW_CLIENT_TIMEOUT_MS: int(30_000, 100, 3_600_000, 'A WebSocket client that stays above SEND_HIGH_WATER_BYTES this long is disconnected (it may resume).'),

@@ -187,8 +187,12 @@ export class Operation implements ToolContext {
   }
 
   private async waitUntilDrained(): Promise<void> {
+    const aborted = abortPromise(this.signal);
     while (this.session.congested && !this.aborted && this.session.connected) {
-      await Promise.race([this.session.whenDrained(), abortPromise(this.signal)]);
+      await Promise.race([this.session.whenDrained(), aborted]);
+      // A drain that resolves while the session still counts as congested must not turn this loop into
+      // a microtask spin that starves the event loop: give it a real turn each time round.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 }

@@ -19,15 +19,21 @@
 export class EventBuffer {
   readonly prefix: string;
   readonly capacity: number;
+  /** Most bytes (UTF-16 code units of the kept texts) kept at once: a few huge results cannot pin memory. */
+  readonly maxBytes: number;
+  /** Called for every event pushed out (by count or by bytes), oldest first, with its seq and slot. */
+  onEvict: ((seq: number, slot: number) => void) | undefined;
   /** The seq the next event gets; events `nextSeq - size … nextSeq - 1` are kept. */
   private nextSeq = 1;
   private size = 0;
+  private bytes = 0;
   private streams: string[] | undefined;
   private texts: string[] | undefined;
 
-  constructor(prefix: string, capacity: number) {
+  constructor(prefix: string, capacity: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.prefix = prefix;
     this.capacity = capacity;
+    this.maxBytes = maxBytes;
   }
 
   /** The session prefix of an event id (everything before the stream), for lookups by id alone. */
@@ -44,6 +50,7 @@ export class EventBuffer {
 
   /** Record one serialized message sent on `stream`; returns its sequence number (no id string built). */
   record(stream: string, text: string): number {
+    if (this.capacity > 0 && this.size === this.capacity) this.evictOldest();
     const seq = this.nextSeq++;
     if (this.capacity > 0) {
       // Allocated on first use and grown as events come (slots fill in order until the ring wraps), so an
@@ -51,9 +58,20 @@ export class EventBuffer {
       const slot = seq % this.capacity;
       (this.streams ??= [])[slot] = stream;
       (this.texts ??= [])[slot] = text;
-      if (this.size < this.capacity) this.size++;
+      this.size++;
+      this.bytes += text.length;
+      while (this.bytes > this.maxBytes && this.size > 1) this.evictOldest();
     }
     return seq;
+  }
+
+  private evictOldest(): void {
+    const seq = this.nextSeq - this.size;
+    const slot = seq % this.capacity;
+    this.bytes -= this.texts![slot]!.length;
+    this.texts![slot] = undefined as unknown as string; // let the text go now, not when the slot is reused
+    this.size--;
+    this.onEvict?.(seq, slot);
   }
 
   /** An id meaning "everything on `stream` from now on" (for an event that carries no message). */
@@ -108,5 +126,6 @@ export class EventBuffer {
     this.streams = undefined;
     this.texts = undefined;
     this.size = 0;
+    this.bytes = 0;
   }
 }

@@ -3,6 +3,7 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities, Implementation, JSONRPCMessage, LoggingLevel, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from './principal.js';
+import { RpcCode } from '../errors.js';
 import type { Operation } from '../operations/operation.js';
 
 interface PendingRequest {
@@ -88,7 +89,17 @@ export class Session {
   send(message: JSONRPCMessage, options?: TransportSendOptions): void {
     const t = this.transport;
     if (t === undefined) return;
-    t.send(message, options).catch(() => {
+    let sent: Promise<void>;
+    try {
+      sent = t.send(message, options);
+    } catch (err) {
+      // JSON.stringify threw (a BigInt, a cycle in a tool's result): answer the request instead of crashing.
+      const m = message as { id?: RequestId; result?: unknown; error?: unknown };
+      if (m.id === undefined || !('result' in m || 'error' in m)) return;
+      const why = `Internal error: the result could not be serialized as JSON (${(err as Error).message})`;
+      sent = t.send({ jsonrpc: '2.0', id: m.id, error: { code: RpcCode.INTERNAL_ERROR, message: why } } as JSONRPCMessage, options);
+    }
+    sent.catch(() => {
       // The transport reports its own failures through onerror/onclose; nothing to do per message.
     });
   }

@@ -20,6 +20,8 @@ export interface HttpTransportOptions {
   sessionId: string;
   /** Events kept for replay (EVENT_BUFFER_EVENTS). */
   bufferEvents: number;
+  /** Most bytes of kept events (EVENT_BUFFER_BYTES). */
+  bufferBytes?: number;
   /** End the session after this long with no open stream and no request (SESSION_IDLE_TIMEOUT_MS). */
   idleTimeoutMs: number;
   keepalive?: SseKeepalive;
@@ -40,7 +42,7 @@ export class SseServerTransport implements SessionTransport {
   constructor(options: HttpTransportOptions) {
     this.options = options;
     this.sessionId = options.sessionId;
-    this.events = new EventBuffer(options.sessionId, options.bufferEvents);
+    this.events = new EventBuffer(options.sessionId, options.bufferEvents, options.bufferBytes);
   }
 
   async start(): Promise<void> {}

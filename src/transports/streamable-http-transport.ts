@@ -66,7 +66,7 @@ export class StreamableHttpTransport implements SessionTransport {
   constructor(options: HttpTransportOptions) {
     this.options = options;
     this.sessionId = options.sessionId;
-    this.events = new EventBuffer(options.sessionId, options.bufferEvents);
+    this.events = new EventBuffer(options.sessionId, options.bufferEvents, options.bufferBytes);
     this.headers = { 'mcp-session-id': options.sessionId };
   }
 
@@ -90,6 +90,12 @@ export class StreamableHttpTransport implements SessionTransport {
   receiveRequest(message: JSONRPCMessage & { id: RequestId }, res: ServerResponse, extra: MessageExtraInfo | undefined, streamNow: boolean): void {
     if (this.closed) {
       res.writeHead(404).end();
+      return;
+    }
+    if (this.byRequest.has(message.id)) {
+      // Another request with this id is still open: answering this one on its stream would orphan that one.
+      const body = JSON.stringify(errorResponse(message.id, RpcCode.INVALID_REQUEST, `Invalid Request: request id ${JSON.stringify(message.id)} is already in flight`));
+      res.writeHead(400, { ...this.headers, 'content-type': 'application/json' }).end(body);
       return;
     }
     const rs: RequestStream = { key: String(++this.nextStream), requestId: message.id, res, sse: undefined };
@@ -245,11 +251,12 @@ export class StreamableHttpTransport implements SessionTransport {
     return n;
   }
 
+  /** Resolves once every stream of the session has drained (an idle stream must not end the wait early). */
   whenDrained(): Promise<void> {
     const waits: Promise<void>[] = [];
     if (this.standalone !== undefined) waits.push(this.standalone.whenDrained());
     for (const rs of this.byRequest.values()) if (rs.sse !== undefined) waits.push(rs.sse.whenDrained());
-    return waits.length === 0 ? RESOLVED : Promise.race(waits);
+    return waits.length === 0 ? RESOLVED : Promise.all(waits).then(() => undefined);
   }
 
   /** End every open response and the session (DELETE, idle timeout, shutdown). */

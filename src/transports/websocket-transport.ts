@@ -42,6 +42,8 @@ export interface WebSocketTransportOptions {
   resumeWindowMs?: number;
   /** Frames kept for resume. */
   bufferEvents?: number;
+  /** Most bytes of kept frames. */
+  bufferBytes?: number;
   /** Queued bytes above which the client counts as slow. */
   highWaterBytes?: number;
   /** How long a client may stay slow before it is disconnected. */
@@ -102,10 +104,18 @@ export class WebSocketServerTransport implements SessionTransport {
   private barrierTimer: NodeJS.Timeout | undefined;
   private barrierCount = 0;
 
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket?.uncork();
-  };
+  /** Cork the current TCP socket until the next tick; the uncork goes to the socket that was corked. */
+  private corkThisTurn(): void {
+    if (this.corked) return;
+    const socket = this.socket;
+    if (socket === undefined) return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      socket.uncork();
+      if (this.socket === socket || this.socket === undefined) this.corked = false;
+    });
+  }
   private readonly onDrain = () => this.catchUp();
 
   constructor(ws: WebSocket, options: WebSocketTransportOptions) {
@@ -118,7 +128,10 @@ export class WebSocketServerTransport implements SessionTransport {
     this.slowClientTimeoutMs = options.slowClientTimeoutMs ?? 30_000;
     this.findResumable = options.findResumable;
     const bufferEvents = options.bufferEvents ?? 0;
-    if (this.resumeWindowMs > 0 && bufferEvents > 0) this.events = new EventBuffer(this.sessionId, bufferEvents);
+    if (this.resumeWindowMs > 0 && bufferEvents > 0) {
+      this.events = new EventBuffer(this.sessionId, bufferEvents, options.bufferBytes);
+      this.events.onEvict = (seq, slot) => this.onEvicted(seq, slot);
+    }
   }
 
   /** The TCP socket under the WebSocket (ws keeps it private; we need it for cork and drain). */
@@ -265,36 +278,33 @@ export class WebSocketServerTransport implements SessionTransport {
     if (events !== undefined) this.rememberResponse(events.record(STREAM, text), responseTo);
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== OPEN) return;
-    if (!this.corked) {
-      const socket = this.socket;
-      if (socket) {
-        this.corked = true;
-        socket.cork();
-        process.nextTick(this.uncork);
-      }
-    }
+    this.corkThisTurn();
     ws.send(text);
     if (this.congestedSince === undefined && this.bufferedAmount > this.highWaterBytes) this.becameSlow();
   }
 
-  /**
-   * Which request an event answered, kept slot for slot with the event buffer. When a result is pushed
-   * out of the buffer while the client is away it is remembered, so a resume can say plainly which
-   * results it lost; while the client is connected it was there to read them. While away no new calls
-   * arrive, so that list is bounded by the calls the session had running or queued.
-   */
+  /** Remember which request a recorded frame answered (slot for slot with the event buffer). */
   private rememberResponse(seq: number, responseTo: RequestId | undefined): void {
-    const capacity = this.events!.capacity;
-    const slot = seq % capacity;
-    const ids = (this.responseIds ??= []);
-    const evicted = ids[slot];
-    if (evicted !== undefined && !this.connected) this.lostWhileAway.push({ seq: seq - capacity, id: evicted });
-    if (responseTo !== undefined || evicted !== undefined) ids[slot] = responseTo;
+    if (responseTo === undefined) return;
+    (this.responseIds ??= [])[seq % this.events!.capacity] = responseTo;
+  }
+
+  /**
+   * A frame left the buffer (by count or by bytes). If it was a result and the client is away, remember
+   * it so a resume can say plainly which results it lost; while the client is connected it was there to
+   * read it. While away no new calls arrive, so that list is bounded by the calls the session had.
+   */
+  private onEvicted(seq: number, slot: number): void {
+    const ids = this.responseIds;
+    const id = ids?.[slot];
+    if (id === undefined) return;
+    ids![slot] = undefined;
+    if (!this.connected) this.lostWhileAway.push({ seq, id });
   }
 
   get bufferedAmount(): number {
     const ws = this.ws;
-    return ws === undefined ? 0 : ws.bufferedAmount + (this.socket?.writableLength ?? 0);
+    return ws === undefined ? 0 : ws.bufferedAmount; // ws counts its own queue and the socket's buffer
   }
 
   get congested(): boolean {
@@ -347,15 +357,23 @@ export class WebSocketServerTransport implements SessionTransport {
    * `session/resume` message form) the answer to that request comes last.
    */
   attachSocket(ws: WebSocket, lastSeq: number, resumeRequestId?: RequestId): void {
+    if (this.ended) {
+      // The session ended between the upgrade's checks and now: nothing to resume.
+      ws.close(CloseCode.POLICY_VIOLATION, 'session not found: it ended; start a new session');
+      return;
+    }
     if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
     this.resumeTimer = undefined;
     this.closeReason = undefined;
+    // Results held for a barrier on the old socket are recorded now, so the replay below sends them once.
     const previous = this.ws;
+    this.ws = undefined;
+    this.releaseBarrierOnSocketChange();
+    this.corked = false;
     this.ws = ws;
     if (previous !== undefined && previous !== ws && previous.readyState !== CLOSED) {
       previous.close(CloseCode.NORMAL, 'session resumed on another connection');
     }
-    this.releaseBarrierOnSocketChange();
     this.listen(ws);
     this.framesSeen = 1;
     const events = this.events;
@@ -384,11 +402,7 @@ export class WebSocketServerTransport implements SessionTransport {
   private writeRaw(text: string): void {
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== OPEN) return;
-    if (!this.corked && this.socket) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
+    this.corkThisTurn();
     ws.send(text);
   }
 
@@ -402,6 +416,10 @@ export class WebSocketServerTransport implements SessionTransport {
     this.ws = undefined;
     this.corked = false;
     this.releaseBarrierOnSocketChange();
+    // Progress coalesced while the client was slow goes into the buffer now, in order, before anything
+    // recorded while it is away (a resume must never see progress go backwards).
+    for (const message of this.pendingProgress.values()) this.write(JSON.stringify(message));
+    this.pendingProgress.clear();
     if (this.slowTimer !== undefined) clearTimeout(this.slowTimer);
     this.slowTimer = undefined;
     this.congestedSince = undefined;
@@ -418,6 +436,7 @@ export class WebSocketServerTransport implements SessionTransport {
   /** Close with 1000, or the given code and reason; the session ends with it. */
   async close(code: number = CloseCode.NORMAL, reason = ''): Promise<void> {
     const ws = this.ws;
+    if (this.held.length > 0) this.releaseHeld(); // e.g. results finished inside the shutdown grace period
     this.endSession(reason || 'closed by the server');
     if (ws === undefined) return;
     if (ws.readyState === OPEN) ws.close(code, reason);

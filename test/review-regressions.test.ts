@@ -1,0 +1,62 @@
+// Regressions found in review: inputs that once crashed the server or let memory grow without bound.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Type from 'typebox';
+import { defineTool } from '../src/tools/define.js';
+import { EventBuffer } from '../src/sessions/event-buffer.js';
+import { startServer } from './helpers/server.js';
+import { openRaw } from './helpers/raw-ws.js';
+
+const unserializable = defineTool({
+  name: 'unserializable',
+  description: 'returns a result JSON cannot encode',
+  inputSchema: Type.Object({}),
+  handler: () => ({ content: [{ type: 'text', text: 'x' }], structuredContent: { n: 10n as unknown as number } }),
+});
+
+test('a tool result JSON cannot encode (BigInt) is answered with -32603 and the server keeps serving', async (t) => {
+  const server = await startServer({ tools: [unserializable] });
+  t.after(() => server.close());
+  const c = await openRaw(server.wsUrl);
+  t.after(() => c.close());
+  await c.initialize();
+  c.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'unserializable', arguments: {} } });
+  const answer = await c.waitFor((m) => m.id === 1);
+  assert.equal(answer.error.code, -32603);
+  assert.match(answer.error.message, /could not be serialized/);
+  c.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
+  assert.deepEqual((await c.waitFor((m) => m.id === 2)).result, {});
+});
+
+test('the event buffer keeps at most maxBytes of text, evicting the oldest and saying so', () => {
+  const evicted: number[] = [];
+  const buffer = new EventBuffer('s', 1000, 10_000);
+  buffer.onEvict = (seq) => evicted.push(seq);
+  const big = 'x'.repeat(4000);
+  for (let i = 0; i < 5; i++) buffer.record('w', big);
+  // 5 × 4000 > 10,000: only the newest two fit.
+  assert.deepEqual(evicted, [1, 2, 3]);
+  assert.equal(buffer.oldestSeq, 4);
+  assert.equal(buffer.lost(0), true);
+  const replayed: string[] = [];
+  buffer.replay('w', 0, (id) => replayed.push(id));
+  assert.deepEqual(replayed, ['s.w.4', 's.w.5']);
+});
+
+test('Streamable HTTP: a second request reusing an id still in flight gets 400 -32600, and the first still completes', async (t) => {
+  const server = await startServer();
+  t.after(() => server.close());
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const post = (body: unknown, sessionId?: string) =>
+    fetch(`${server.httpUrl}/mcp`, { method: 'POST', headers: { ...headers, ...(sessionId && { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }) }, body: JSON.stringify(body) });
+  const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '0' } } });
+  const sessionId = init.headers.get('mcp-session-id')!;
+  await init.text();
+  const long = post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'process_batch', arguments: { count: 5, delayMs: 40 } } }, sessionId);
+  const first = await long; // headers arrive when the SSE stream opens
+  const duplicate = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, sessionId);
+  assert.equal(duplicate.status, 400);
+  assert.equal((await duplicate.json()).error.code, -32600);
+  const stream = await first.text();
+  assert.match(stream, /"id":1,"result":\{"content":\[\{"type":"text","text":"Processed 5 items/);
+});
