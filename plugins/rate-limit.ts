@@ -34,8 +34,12 @@ export function limitKey(request: FastifyRequest): string {
 /** A WebSocket upgrade or an SSE stream: a connection that stays open. */
 function opensLongLivedConnection(request: FastifyRequest): boolean {
   if (request.headers.upgrade?.toLowerCase() === 'websocket') return true;
-  return request.method === 'GET' && (request.headers.accept ?? '').includes('text/event-stream');
+  // Decided by route, not by the Accept header: GET /mcp/sse opens a stream whatever the client accepts.
+  return request.method === 'GET' && STREAM_ROUTES.has(request.routeOptions.url ?? '');
 }
+
+/** GET on these routes opens an SSE stream (legacy SSE; the Streamable HTTP GET stream). */
+const STREAM_ROUTES = new Set(['/mcp/sse', '/mcp']);
 
 const rateLimitPlugin: FastifyPluginAsync = async (app) => {
   const config = app.mcpConfig;

@@ -2,7 +2,7 @@
 // the dispatcher, plus the lifecycle that ties a transport to a session and the shutdown sequence.
 // Nothing here knows about Fastify.
 import type { JSONRPCMessage, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import { RpcCode } from './errors.js';
+import { RpcCode, RpcError } from './errors.js';
 import { notification, type IncomingMessage } from './jsonrpc.js';
 import { Dispatcher, type ServerIdentity } from './protocol/dispatcher.js';
 import { OperationRunner, type RunnerLimits } from './operations/runner.js';
@@ -113,6 +113,10 @@ export class McpCore {
   async shutdown(graceMs: number): Promise<void> {
     if (this.shuttingDownFlag) return;
     this.shuttingDownFlag = true;
+    // Calls in flight get the grace period; new ones are refused rather than started and cut off.
+    this.dispatcher.hooks.beforeToolCall = () => {
+      throw new RpcError(RpcCode.SHUTTING_DOWN, 'Server shutting down: not accepting new calls; retry on another instance or after restart');
+    };
     const inflight = this.runner.size;
     this.broadcast(notification('notifications/message', {
       level: 'warning',

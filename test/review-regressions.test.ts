@@ -60,3 +60,32 @@ test('Streamable HTTP: a second request reusing an id still in flight gets 400 -
   const stream = await first.text();
   assert.match(stream, /"id":1,"result":\{"content":\[\{"type":"text","text":"Processed 5 items/);
 });
+
+test('resources/subscribe refuses a URI that names no resource (-32002) and keeps nothing for it', async (t) => {
+  const server = await startServer();
+  t.after(() => server.close());
+  const c = await openRaw(server.wsUrl);
+  t.after(() => c.close());
+  await c.initialize();
+  c.send({ jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'made-up://' + 'x'.repeat(1000) } });
+  const refused = await c.waitFor((m) => m.id === 1);
+  assert.equal(refused.error.code, -32002);
+  assert.equal(server.app.mcp.resources.subscribersOf('made-up://' + 'x'.repeat(1000)).size, 0);
+  c.send({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: 'realtime://server/stats' } });
+  assert.deepEqual((await c.waitFor((m) => m.id === 2)).result, {});
+});
+
+test('during the shutdown grace period a new tools/call is refused with -32010 while the running one finishes', async () => {
+  const server = await startServer({ config: { SHUTDOWN_GRACE_MS: 5000 } });
+  const c = await openRaw(server.wsUrl);
+  await c.initialize();
+  c.send({ jsonrpc: '2.0', id: 'long', method: 'tools/call', params: { name: 'process_batch', arguments: { count: 20, delayMs: 20 } } });
+  await new Promise((r) => setTimeout(r, 50));
+  const closing = server.close();
+  await c.waitFor((m) => m.method === 'notifications/message' && m.params.level === 'warning');
+  c.send({ jsonrpc: '2.0', id: 'late', method: 'tools/call', params: { name: 'echo', arguments: { message: 'too late' } } });
+  assert.equal((await c.waitFor((m) => m.id === 'late')).error.code, -32010);
+  assert.match(c.received.find((m) => m.id === 'long')?.result?.content[0].text ?? (await c.waitFor((m) => m.id === 'long')).result.content[0].text, /Processed 20 items/);
+  assert.equal((await c.closed).code, 1001);
+  await closing;
+});

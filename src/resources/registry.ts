@@ -94,6 +94,10 @@ export class ResourceRegistry {
   }
 
   subscribe(session: Session, uri: string): Record<string, never> {
+    // Only resources that exist: a subscription per made-up URI would be memory for the asking.
+    if (!this.resources.has(uri) && !this.templates.some((t) => t.pattern.test(uri))) {
+      throw new RpcError(RpcCode.RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
+    }
     let set = this.subscribers.get(uri);
     if (set === undefined) this.subscribers.set(uri, (set = new Set()));
     set.add(session);
