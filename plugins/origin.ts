@@ -15,17 +15,21 @@ const originPlugin: FastifyPluginAsync = async (app) => {
     resourceUrl: config.RESOURCE_URL,
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isGuardedRequest(request.routeOptions.url, request.url)) return;
+  // Callback style, not async: this runs on every MCP request and needs no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isGuardedRequest(request.routeOptions.url, request.url)) return done();
     if (!policy.hostAllowed(request.headers.host)) {
       request.log.info({ host: request.headers.host }, 'refused request: Host not allowed');
-      return reply.code(403).send({ error: 'forbidden', error_description: 'Host not allowed (set ALLOWED_HOSTS)' });
+      reply.code(403).send({ error: 'forbidden', error_description: 'Host not allowed (set ALLOWED_HOSTS)' });
+      return;
     }
     const origin = request.headers.origin;
     if (!policy.originAllowed(origin)) {
       request.log.info({ origin }, 'refused request: Origin not allowed');
-      return reply.code(403).send({ error: 'forbidden', error_description: 'Origin not allowed (set ALLOWED_ORIGINS)' });
+      reply.code(403).send({ error: 'forbidden', error_description: 'Origin not allowed (set ALLOWED_ORIGINS)' });
+      return;
     }
+    done();
   });
 };
 

@@ -48,9 +48,23 @@ export class OriginPolicy {
     return !this.explicitOrigins && this.loopback && LOOPBACK_NAMES.has(new URL(normalized).hostname);
   }
 
+  /** Verdicts per Host header seen (a server answers to a handful of names; bounded anyway). */
+  private readonly hostVerdicts = new Map<string, boolean>();
+
   /** Host header check; with no list, loopback names only when bound to loopback, else any host. */
   hostAllowed(host: string | undefined): boolean {
-    if (host === undefined || host === '' || /[\s/\\@?#]/.test(host)) return false; // userinfo, paths, junk
+    if (host === undefined) return false;
+    let verdict = this.hostVerdicts.get(host);
+    if (verdict === undefined) {
+      verdict = this.checkHost(host);
+      if (this.hostVerdicts.size >= MAX_REMEMBERED_HOSTS) this.hostVerdicts.clear();
+      this.hostVerdicts.set(host, verdict);
+    }
+    return verdict;
+  }
+
+  private checkHost(host: string): boolean {
+    if (host === '' || /[\s/\\@?#]/.test(host)) return false; // userinfo, paths, junk
     let url: URL;
     try {
       url = new URL(`http://${host}`);
@@ -63,6 +77,9 @@ export class OriginPolicy {
     return this.loopback ? LOOPBACK_NAMES.has(url.hostname) : true;
   }
 }
+
+/** Host verdicts kept before the cache starts over (parsing a Host with URL costs about a microsecond). */
+const MAX_REMEMBERED_HOSTS = 256;
 
 function normalizeOrigin(origin: string): string | undefined {
   if (origin === 'null') return undefined;
