@@ -148,8 +148,7 @@ export class OperationRunner {
     op.failed = r.error !== undefined || r.result?.isError === true;
     this.finish(op);
     if (op.silent || op.session.closed) return;
-    if (op.progressSent > 0 && !op.session.ordersProgressBeforeResult) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
-    else op.session.send(response);
+    deliver(op, response);
   }
 
   /** Start queued calls while there are free slots, round-robin across sessions. */
@@ -242,9 +241,7 @@ export class OperationRunner {
     op.abort(kind, message);
     this.finish(op);
     if (op.session.closed) return;
-    const response = errorResponse(op.requestId, code, message, data) as JSONRPCMessage;
-    if (op.progressSent > 0 && !op.session.ordersProgressBeforeResult) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
-    else op.session.send(response);
+    deliver(op, errorResponse(op.requestId, code, message, data) as JSONRPCMessage);
   }
 
   /** Abort every call of a session without responding (its client is gone). */
@@ -282,6 +279,12 @@ export class OperationRunner {
 
 function isThenable(value: unknown): value is PromiseLike<ToolResult> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Send a call's final answer, after the gap its last progress needs on transports that do not order it. */
+function deliver(op: Operation, response: JSONRPCMessage): void {
+  if (op.progressSent > 0 && !op.session.ordersProgressBeforeResult) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
+  else op.session.send(response);
 }
 
 function sendLater(op: Operation, response: JSONRPCMessage): void {

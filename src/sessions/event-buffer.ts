@@ -45,7 +45,12 @@ export class EventBuffer {
 
   /** Record one serialized message sent on `stream`; returns its event id. */
   append(stream: string, text: string): string {
-    return `${this.prefix}.${stream}.${this.record(stream, text)}`;
+    return this.eventId(stream, this.record(stream, text));
+  }
+
+  /** The event id of `seq` on `stream` in this buffer. */
+  eventId(stream: string, seq: number): string {
+    return `${this.prefix}.${stream}.${seq}`;
   }
 
   /** Record one serialized message sent on `stream`; returns its sequence number (no id string built). */

@@ -185,9 +185,9 @@ export class StreamableHttpTransport implements SessionTransport {
       return RESOLVED;
     }
     const text = JSON.stringify(message);
-    const id = this.events.append(STANDALONE, text);
-    if (this.standalone !== undefined) this.standalone.event(id, text);
-    else if (this.undeliveredAfter === undefined) this.undeliveredAfter = this.events.parse(id)!.seq - 1;
+    const seq = this.events.record(STANDALONE, text);
+    if (this.standalone !== undefined) this.standalone.event(this.events.eventId(STANDALONE, seq), text);
+    else if (this.undeliveredAfter === undefined) this.undeliveredAfter = seq - 1;
     return RESOLVED;
   }
 
@@ -204,13 +204,13 @@ export class StreamableHttpTransport implements SessionTransport {
       rs.res = undefined;
       return;
     }
-    const id = this.events.append(rs.key, text);
+    const seq = this.events.record(rs.key, text);
     if (rs.sse !== undefined) {
-      rs.sse.event(id, text);
+      rs.sse.event(this.events.eventId(rs.key, seq), text);
       rs.sse.end();
     } else {
       // The client is away: the response waits in the buffer for a GET with Last-Event-ID.
-      this.awaitingResume.set(rs.key, { requestId, seq: this.events.parse(id)!.seq });
+      this.awaitingResume.set(rs.key, { requestId, seq });
     }
   }
 
