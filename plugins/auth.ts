@@ -1,36 +1,60 @@
-// Authentication at the door: an onRequest hook on every MCP route (so it runs before a WebSocket
-// upgrade, an SSE stream or a POST body) verifies the Bearer JWT with @fastify/jwt, checks the audience
-// (this server's resource URL, RFC 8707) and REQUIRED_SCOPES, and sets `request.principal`.
-// Failures: 401 with `WWW-Authenticate: Bearer resource_metadata=…` (+ error="invalid_token" when a
-// token was sent), 403 insufficient_scope, 503 when the JWKS cannot be fetched. With AUTH_MODE=none
-// every request is the anonymous principal. Tool scopes are enforced through the dispatcher hooks.
+// Authentication at the door. `authSupport` (on the whole plugin) knows this server as an OAuth protected
+// resource: its resource URL (the audience tokens must carry, RFC 8707), where its RFC 9728 metadata is,
+// and how to answer 401/403 with RFC 6750 bodies and `WWW-Authenticate` challenges. `authGuard` (on the
+// guarded routes only) is an onRequest hook, so it runs before a WebSocket upgrade, an SSE stream or a
+// POST body: it verifies the Bearer JWT with @fastify/jwt, checks the audience and REQUIRED_SCOPES, and
+// sets `request.principal`. Failures: 401 (+ error="invalid_token" when a token was sent), 403
+// insufficient_scope, 503 when the JWKS cannot be fetched. With auth off every request is the anonymous
+// principal, and only requests that reach the server on a loopback address are served unless
+// ALLOW_INSECURE_NO_AUTH (the host app decides where it listens). Tool scopes go through the dispatcher.
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { isGuardedRequest } from '../src/auth/guarded-paths.js';
+import { isLoopbackHost } from '../src/config.js';
 import { authSettings } from '../src/auth/auth-settings.js';
 import { findBearerToken } from '../src/auth/bearer-token.js';
 import { audienceMatches, missingScopes, principalFromClaims, type TokenClaims } from '../src/auth/claims.js';
 import { createJwksKeyResolver, isNoMatchingKey, JWKS_ALGORITHMS } from '../src/auth/jwks.js';
 import { protectedResourceMetadataUrl, resourceUrlFor } from '../src/auth/resource.js';
-import { installToolScopeChecks } from '../src/auth/tool-scopes.js';
+import { installToolScopeChecks, METRICS_SCOPE } from '../src/auth/tool-scopes.js';
+import type { Principal } from '../src/sessions/principal.js';
+import { timingSafeEqual } from 'node:crypto';
 import { bearerChallenge, type BearerChallenge } from '../src/auth/www-authenticate.js';
+import { Errors, RpcError } from '../src/errors.js';
 import { ANONYMOUS } from '../src/sessions/principal.js';
+import { sendHttpError } from './json-rpc-errors.js';
 
 export interface McpAuth {
   readonly mode: 'jwt' | 'none';
-  /** This server's canonical resource URL (RESOURCE_URL, or http://HOST:PORT/mcp once listening). */
+  /** This server's canonical resource URL (RESOURCE_URL, or http://HOST:PORT<prefix>/mcp once listening). */
   resourceUrl(): string;
-  /** Where the RFC 9728 metadata is (the `resource_metadata` of every challenge). */
-  resourceMetadataUrl(): string;
-  /** A preHandler answering 403 insufficient_scope unless the principal has every scope (e.g. 'admin'). */
-  requireScopes(...scopes: string[]): preHandlerAsyncHookHandler;
+  /** Where the RFC 9728 metadata is (the `resource_metadata` of every challenge); undefined with auth off. */
+  resourceMetadataUrl(): string | undefined;
+  /** A preHandler answering 403 insufficient_scope unless the principal has one of `scopes` (e.g. 'admin'). */
+  requireAnyScope(scopes: string[], why?: string): preHandlerAsyncHookHandler;
+  /** Answer 401/403 with an RFC 6750 body and a `WWW-Authenticate` challenge. */
+  challenge(reply: FastifyReply, status: 401 | 403, c: Omit<BearerChallenge, 'resourceMetadataUrl'>): FastifyReply;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     mcpAuth: McpAuth;
   }
+  interface FastifyContextConfig {
+    /** `Authorization: Bearer <token>` with this static token is let through on the route (METRICS_TOKEN). */
+    staticToken?: Buffer;
+  }
+}
+
+/** A principal for a static scrape token (METRICS_TOKEN). */
+const METRICS_TOKEN_PRINCIPAL: Principal = Object.freeze({ subject: 'metrics-token', issuer: undefined, scopes: [METRICS_SCOPE] });
+
+/** True when the request carries the route's static token (`Bearer <token>`, compared in constant time). */
+export function hasStaticToken(request: FastifyRequest, token: Buffer | undefined): boolean {
+  const given = request.headers.authorization;
+  if (token === undefined || given === undefined) return false;
+  const bytes = Buffer.from(given);
+  return bytes.length === token.length && timingSafeEqual(bytes, token);
 }
 
 /** Where the hook leaves the token for @fastify/jwt's extractToken (header or subprotocol). */
@@ -39,40 +63,56 @@ type TokenRequest = FastifyRequest & { [kToken]?: string; mcpJwtVerify(): Promis
 
 const HS_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 
-const authPlugin: FastifyPluginAsync = async (app) => {
+const authSupportPlugin: FastifyPluginAsync = async (app) => {
   const config = app.mcpConfig;
-  const settings = authSettings(config); // throws ConfigError for unsafe combinations
+  const settings = authSettings(config);
+  const prefix = app.prefix;
+  const tls = config.TLS_CERT_FILE !== '';
 
   let resourceUrlCache: string | undefined;
   const resourceUrl = (): string => {
     if (resourceUrlCache !== undefined) return resourceUrlCache;
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : undefined;
-    const url = resourceUrlFor(config.RESOURCE_URL, config.HOST, port ?? config.PORT);
+    const url = resourceUrlFor(config.RESOURCE_URL, config.HOST, port ?? config.PORT, prefix, tls);
     if (port !== undefined || config.RESOURCE_URL !== '') resourceUrlCache = url; // stable once listening
     return url;
   };
-  const resourceMetadataUrl = () => protectedResourceMetadataUrl(resourceUrl());
+  const resourceMetadataUrl = () => (settings.mode === 'jwt' ? protectedResourceMetadataUrl(resourceUrl(), prefix) : undefined);
 
-  const challenge = (reply: FastifyReply, status: 401 | 403, c: Omit<BearerChallenge, 'resourceMetadataUrl'>, body: object) =>
-    reply.code(status).header('WWW-Authenticate', bearerChallenge({ ...c, resourceMetadataUrl: resourceMetadataUrl() })).send(body);
+  const challenge = (reply: FastifyReply, status: 401 | 403, c: Omit<BearerChallenge, 'resourceMetadataUrl'>): FastifyReply => {
+    const description = c.description ?? (status === 401 ? 'A Bearer token is required (Authorization: Bearer <token>)' : 'Forbidden');
+    // RFC 6750 §3: the body names the error; `unauthorized` when no token was sent (no error code then).
+    const body = { error: c.error ?? (status === 401 ? 'unauthorized' : 'forbidden'), error_description: description };
+    reply.header('WWW-Authenticate', bearerChallenge({ ...c, description, resourceMetadataUrl: resourceMetadataUrl() }));
+    return reply.code(status).type('application/json').send(body);
+  };
 
-  const requireScopes = (...scopes: string[]): preHandlerAsyncHookHandler =>
-    async function requireScopesHook(request, reply) {
-      if (settings.mode === 'none') return;
-      const missing = missingScopes(request.principal, scopes);
-      if (missing.length === 0) return;
-      return challenge(reply, 403, { error: 'insufficient_scope', scopes, description: `missing scope: ${missing.join(' ')}` }, {
-        error: 'insufficient_scope',
-        error_description: `Missing scope: ${missing.join(' ')}`,
-      });
+  const requireAnyScope = (scopes: string[], why?: string): preHandlerAsyncHookHandler =>
+    async function requireAnyScopeHook(request, reply) {
+      if (request.principal?.scopes.some((s) => scopes.includes(s))) return;
+      return challenge(reply, 403, { error: 'insufficient_scope', scopes, description: why ?? `missing scope: ${scopes.join(' or ')}` });
     };
 
-  app.decorate('mcpAuth', { mode: settings.mode, resourceUrl, resourceMetadataUrl, requireScopes });
+  app.decorate('mcpAuth', { mode: settings.mode, resourceUrl, resourceMetadataUrl, requireAnyScope, challenge });
+  if (settings.mode === 'jwt') installToolScopeChecks(app.mcp.dispatcher, app.mcp.tools, { hideUnauthorized: settings.hideUnauthorizedTools });
+};
+
+const authGuardPlugin: FastifyPluginAsync = async (app) => {
+  const config = app.mcpConfig;
+  const settings = authSettings(config);
+  const { challenge, resourceUrl } = app.mcpAuth;
 
   if (settings.mode === 'none') {
-    app.addHook('onRequest', async (request) => {
-      if (isGuardedRequest(request.routeOptions.url, request.url)) request.principal = ANONYMOUS;
+    const insecureOk = config.ALLOW_INSECURE_NO_AUTH;
+    app.addHook('onRequest', (request, reply, done) => {
+      // Auth is off: serve only what reaches us on a loopback address, unless the operator said otherwise.
+      if (!insecureOk && !isLoopbackHost(request.socket.localAddress ?? '')) {
+        sendHttpError(reply, new RpcError(Errors.FORBIDDEN_ORIGIN, 'Forbidden: authentication is off, so only loopback clients are served (configure auth, or allowInsecureNoAuth)'));
+        return;
+      }
+      request.principal = ANONYMOUS;
+      done();
     });
     return;
   }
@@ -97,18 +137,16 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     decoratorName: 'mcpTokenClaims',
   } as never);
 
-  installToolScopeChecks(app.mcp.dispatcher, app.mcp.tools, { hideUnauthorized: settings.hideUnauthorizedTools });
-
   const unauthorized = (request: FastifyRequest, reply: FastifyReply, description: string | undefined, tokenSent: boolean) => {
     request.log.debug({ reason: description ?? 'no token', ip: request.ip }, 'authentication failed');
-    return challenge(reply, 401, tokenSent ? { error: 'invalid_token', description } : {}, {
-      error: tokenSent ? 'invalid_token' : 'unauthorized',
-      error_description: description ?? 'A Bearer token is required (Authorization: Bearer <token>)',
-    });
+    return challenge(reply, 401, tokenSent ? { error: 'invalid_token', description } : {});
   };
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!isGuardedRequest(request.routeOptions.url, request.url)) return;
+    if (hasStaticToken(request, request.routeOptions.config?.staticToken)) {
+      request.principal = METRICS_TOKEN_PRINCIPAL;
+      return;
+    }
     const found = findBearerToken(request.headers);
     if (!found.ok) return unauthorized(request, reply, found.description, found.reason === 'malformed');
     (request as TokenRequest)[kToken] = found.token;
@@ -119,7 +157,7 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     } catch (err) {
       if (isTokenRejection(err)) return unauthorized(request, reply, tokenErrorDescription(err), true);
       request.log.warn({ err: (err as Error).message }, 'cannot verify tokens: JWKS unavailable');
-      return reply.code(503).header('Retry-After', '5').send({ error: 'temporarily_unavailable', error_description: 'Cannot verify tokens right now' });
+      return sendHttpError(reply, new RpcError(Errors.AUTH_UNAVAILABLE, 'Cannot verify tokens right now (the JWKS is unreachable); retry shortly', { retryAfterMs: 5_000 }));
     }
     const audience = settings.audience ?? resourceUrl();
     if (!audienceMatches(claims.aud, audience)) return unauthorized(request, reply, 'token audience is not this server', true);
@@ -128,12 +166,7 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     request.principal = principal;
 
     const missing = missingScopes(principal, settings.requiredScopes);
-    if (missing.length > 0) {
-      return challenge(reply, 403, { error: 'insufficient_scope', scopes: settings.requiredScopes, description: `missing scope: ${missing.join(' ')}` }, {
-        error: 'insufficient_scope',
-        error_description: `Missing scope: ${missing.join(' ')}`,
-      });
-    }
+    if (missing.length > 0) return challenge(reply, 403, { error: 'insufficient_scope', scopes: settings.requiredScopes, description: `missing scope: ${missing.join(' ')}` });
   });
 };
 
@@ -153,4 +186,5 @@ function tokenErrorDescription(err: unknown): string {
   return message.replace(/^Authorization token is invalid: /, '').slice(0, 120) || 'invalid token';
 }
 
-export default fp(authPlugin, { fastify: '5.x', name: 'realtime-mcp-auth', dependencies: ['realtime-mcp-core', 'realtime-mcp-principal'] });
+export default fp(authSupportPlugin, { fastify: '5.x', name: 'realtime-mcp-auth-support' });
+export const authGuard = fp(authGuardPlugin, { fastify: '5.x', name: 'realtime-mcp-auth-guard', dependencies: ['realtime-mcp-auth-support'] });

@@ -1,15 +1,17 @@
-// Origin and Host validation on MCP routes, as an onRequest hook: before auth, before any upgrade,
-// SSE stream or body. A present but disallowed Origin, or a Host this server does not answer to
-// (DNS rebinding), gets 403. See src/auth/origin-policy.ts for the defaults.
+// Origin and Host validation on the guarded routes, as an onRequest hook: before auth, before any
+// upgrade, SSE stream or body. A present but disallowed Origin, or a Host this server does not answer
+// to (DNS rebinding), gets 403. See src/auth/origin-policy.ts for the defaults.
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import { OriginPolicy } from '../src/auth/origin-policy.js';
-import { isGuardedRequest } from '../src/auth/guarded-paths.js';
+import { Errors, RpcError } from '../src/errors.js';
+import { sendHttpError } from './json-rpc-errors.js';
 
 const originPlugin: FastifyPluginAsync = async (app) => {
   const config = app.mcpConfig;
   const policy = new OriginPolicy({
-    bindHost: config.HOST,
+    // The address actually bound (a plugin inside someone's app learns it at listen), else HOST.
+    bindHost: () => boundAddress(app.server.address()) || config.HOST,
     allowedOrigins: config.ALLOWED_ORIGINS,
     allowedHosts: config.ALLOWED_HOSTS,
     resourceUrl: config.RESOURCE_URL,
@@ -17,20 +19,22 @@ const originPlugin: FastifyPluginAsync = async (app) => {
 
   // Callback style, not async: this runs on every MCP request and needs no promise.
   app.addHook('onRequest', (request, reply, done) => {
-    if (!isGuardedRequest(request.routeOptions.url, request.url)) return done();
     if (!policy.hostAllowed(request.headers.host)) {
       request.log.info({ host: request.headers.host }, 'refused request: Host not allowed');
-      reply.code(403).send({ error: 'forbidden', error_description: 'Host not allowed (set ALLOWED_HOSTS)' });
+      sendHttpError(reply, new RpcError(Errors.FORBIDDEN_ORIGIN, 'Forbidden: Host not allowed (set ALLOWED_HOSTS / allowedHosts)'));
       return;
     }
-    const origin = request.headers.origin;
-    if (!policy.originAllowed(origin)) {
-      request.log.info({ origin }, 'refused request: Origin not allowed');
-      reply.code(403).send({ error: 'forbidden', error_description: 'Origin not allowed (set ALLOWED_ORIGINS)' });
+    if (!policy.originAllowed(request.headers.origin)) {
+      request.log.info({ origin: request.headers.origin }, 'refused request: Origin not allowed');
+      sendHttpError(reply, new RpcError(Errors.FORBIDDEN_ORIGIN, 'Forbidden: Origin not allowed (set ALLOWED_ORIGINS / allowedOrigins)'));
       return;
     }
     done();
   });
 };
 
-export default fp(originPlugin, { fastify: '5.x', name: 'realtime-mcp-origin', dependencies: ['realtime-mcp-core'] });
+function boundAddress(address: ReturnType<import('node:net').Server['address']>): string {
+  return typeof address === 'object' && address !== null ? address.address : '';
+}
+
+export default fp(originPlugin, { fastify: '5.x', name: 'realtime-mcp-origin' });

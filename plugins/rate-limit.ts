@@ -7,10 +7,12 @@
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { isGuardedRequest } from '../src/auth/guarded-paths.js';
 import { ConnectionCounter } from '../src/limits/connection-counter.js';
 import { createMessageRateLimiter, type MessageRateLimiter } from '../src/limits/message-rate-limiter.js';
 import { ANONYMOUS } from '../src/sessions/principal.js';
+import { DEFAULTS } from '../src/defaults.js';
+import { Errors, retryLater } from '../src/errors.js';
+import { sendHttpError } from './json-rpc-errors.js';
 
 export interface McpLimits {
   /** Open WebSockets and SSE streams per authenticated principal. */
@@ -22,6 +24,10 @@ export interface McpLimits {
 declare module 'fastify' {
   interface FastifyInstance {
     mcpLimits: McpLimits;
+  }
+  interface FastifyContextConfig {
+    /** A GET on this route opens an SSE stream that stays open (counts as a connection). */
+    opensStream?: boolean;
   }
 }
 
@@ -35,11 +41,8 @@ export function limitKey(request: FastifyRequest): string {
 function opensLongLivedConnection(request: FastifyRequest): boolean {
   if (request.headers.upgrade?.toLowerCase() === 'websocket') return true;
   // Decided by route, not by the Accept header: GET /mcp/sse opens a stream whatever the client accepts.
-  return request.method === 'GET' && STREAM_ROUTES.has(request.routeOptions.url ?? '');
+  return request.method === 'GET' && request.routeOptions.config?.opensStream === true;
 }
-
-/** GET on these routes opens an SSE stream (legacy SSE; the Streamable HTTP GET stream). */
-const STREAM_ROUTES = new Set(['/mcp/sse', '/mcp']);
 
 const rateLimitPlugin: FastifyPluginAsync = async (app) => {
   const config = app.mcpConfig;
@@ -48,26 +51,29 @@ const rateLimitPlugin: FastifyPluginAsync = async (app) => {
   app.decorate('mcpLimits', { connections, newMessageLimiter: () => createMessageRateLimiter(messageLimits) });
 
   if (config.RATE_LIMIT_MAX > 0) {
-    // global: false: only the hook below applies it, to MCP routes only (not health checks, not the app's own routes).
-    await app.register(rateLimit, { global: false, enableDraftSpec: true });
-    const limitRequest = app.rateLimit({ max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS, keyGenerator: limitKey });
-    app.addHook('onRequest', async (request, reply) => {
-      if (isGuardedRequest(request.routeOptions.url, request.url)) await limitRequest.call(app, request, reply);
+    // global: false: only the hook below applies it, to this plugin's guarded routes (not health checks,
+    // not the host app's own routes). The 429 body is a JSON-RPC error with data.retryAfterMs, as every
+    // other error of ours: many MCP clients never show headers.
+    await app.register(rateLimit, {
+      global: false,
+      enableDraftSpec: true,
+      // Thrown by the plugin; our error handler (json-rpc-errors.ts) renders it like every other error.
+      errorResponseBuilder: (_request, context) =>
+        retryLater(Errors.RATE_LIMITED, `Rate limited: more than ${context.max} requests in ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`, context.ttl, { limit: context.max }),
     });
+    const limitRequest = app.rateLimit({ max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS, keyGenerator: limitKey });
+    app.addHook('onRequest', limitRequest);
   }
 
   if (config.MAX_CONNECTIONS_PER_PRINCIPAL > 0) {
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!isGuardedRequest(request.routeOptions.url, request.url) || !opensLongLivedConnection(request)) return;
+      if (!opensLongLivedConnection(request)) return;
       const p = request.principal;
       if (p === undefined || p === ANONYMOUS) return; // per principal: without auth there is none (MAX_SESSIONS still applies)
       const key = limitKey(request);
       if (!connections.acquire(key)) {
         request.log.info({ subject: p.subject, max: connections.max }, 'refused connection: too many open for this principal');
-        return reply
-          .code(429)
-          .header('Retry-After', '5')
-          .send({ error: 'too_many_connections', error_description: `At most ${connections.max} open connections per principal` });
+        return sendHttpError(reply, retryLater(Errors.LIMIT_REACHED, `Too many connections: at most ${connections.max} open connections per principal`, DEFAULTS.RETRY_AFTER_S * 1000, { maxConnections: connections.max }));
       }
       let released = false;
       const release = () => {
@@ -82,4 +88,4 @@ const rateLimitPlugin: FastifyPluginAsync = async (app) => {
   }
 };
 
-export default fp(rateLimitPlugin, { fastify: '5.x', name: 'realtime-mcp-rate-limit', dependencies: ['realtime-mcp-core', 'realtime-mcp-auth'] });
+export default fp(rateLimitPlugin, { fastify: '5.x', name: 'realtime-mcp-rate-limit', dependencies: ['realtime-mcp-auth-guard'] });

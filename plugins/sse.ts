@@ -1,8 +1,8 @@
 // Shared state of the HTTP streaming transports (/mcp/sse and /mcp): one keepalive timer for every open
-// SSE stream, stopped when the server closes.
+// SSE stream of this instance, stopped when the server closes.
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
-import { SseKeepalive } from '../src/transports/sse-stream.js';
+import { SseKeepalive } from '../src/transports/http/sse-stream.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,4 +16,4 @@ const ssePlugin: FastifyPluginAsync = async (app) => {
   app.addHook('onClose', async () => keepalive.stop());
 };
 
-export default fp(ssePlugin, { fastify: '5.x', name: 'realtime-mcp-sse', dependencies: ['realtime-mcp-core'] });
+export default fp(ssePlugin, { fastify: '5.x', name: 'realtime-mcp-sse' });

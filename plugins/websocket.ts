@@ -1,11 +1,20 @@
 // @fastify/websocket set up for MCP: subprotocol `mcp`, the payload limit (ws closes 1009 above it),
-// no compression, the session id in the 101 response, and one heartbeat timer for all sockets.
+// permessage-deflate only when asked for (WS_COMPRESSION), the session id in the 101 response, and one
+// heartbeat timer for all of this instance's sockets.
+//
+// @fastify/websocket routes every upgrade of the HTTP server through Fastify from its own 'upgrade'
+// listener; two listeners on one server would route each upgrade twice. So the first realtime-mcp
+// instance on a server listens, and a second one (another prefix in the same app) registers the plugin
+// with a server that never emits: its routes are still wrapped for upgrades by its own instance, and the
+// first listener's routing reaches them. An app that registered @fastify/websocket itself keeps its own.
+import { EventEmitter } from 'node:events';
 import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Heartbeat } from '../src/transports/heartbeat.js';
+import { DEFAULTS } from '../src/defaults.js';
+import { Heartbeat } from '../src/transports/websocket/heartbeat.js';
 
 /** Where the ws route's preHandler leaves the session id for the 101 response. */
 export const kSessionId = Symbol('realtime-mcp.sessionId');
@@ -17,27 +26,40 @@ declare module 'fastify' {
   }
 }
 
+/** HTTP servers whose upgrades an instance of ours already routes. */
+const listening = new WeakSet<object>();
+
 const websocketPlugin: FastifyPluginAsync = async (app) => {
+  const config = app.mcpConfig;
   let closing = false;
-  await app.register(websocket, {
-    options: {
-      maxPayload: app.mcpConfig.MAX_PAYLOAD_BYTES,
-      perMessageDeflate: false,
-      // A peer that never answers our close frame (shutdown 1001, 1008, …) is dropped after this, so it
-      // cannot hold the process past the shutdown grace period (ws defaults to 30 s; @types/ws lacks it).
-      ...({ closeTimeout: 3000 } as object),
-      // Select `mcp` when offered; never echo another offered protocol (it may carry a token).
-      handleProtocols: (protocols: Set<string>) => (protocols.has('mcp') ? 'mcp' : false),
-    },
-    // Sessions are closed by the graceful-shutdown plugin (1001 after the grace period), not here.
-    preClose: (done: () => void) => {
+  if (!app.hasDecorator('websocketServer')) {
+    const first = !listening.has(app.server);
+    listening.add(app.server);
+    await app.register(websocket, {
+      options: {
+        ...(first ? {} : { server: new EventEmitter() as unknown as Server }),
+        maxPayload: config.MAX_PAYLOAD_BYTES,
+        perMessageDeflate: config.WS_COMPRESSION ? { threshold: 1024 } : false,
+        // A peer that never answers our close frame (shutdown 1001, 1008, …) is dropped after this, so it
+        // cannot hold the process past the shutdown grace period (ws defaults to 30 s; @types/ws lacks it).
+        ...({ closeTimeout: DEFAULTS.WS_CLOSE_TIMEOUT_MS } as object),
+        // Select `mcp` when offered; never echo another offered protocol (it may carry a token).
+        handleProtocols: (protocols: Set<string>) => (protocols.has('mcp') ? 'mcp' : false),
+      },
+      // Sessions are closed by the graceful shutdown (1001 after the grace period), not here.
+      preClose: (done: () => void) => {
+        closing = true;
+        done();
+      },
+    });
+  } else {
+    app.log.warn('realtime-mcp: using the app\'s own @fastify/websocket; its maxPayload and handleProtocols apply to /mcp/ws');
+    app.addHook('preClose', async () => {
       closing = true;
-      done();
-    },
-  });
-  // While closing, Fastify's router answers an upgrade with 503 before any hook runs, so the hook that
-  // destroys a refused upgrade's socket never runs: a client keeping it open would hold server.close()
-  // (and the process) past the grace period. End those sockets once the 503 is written.
+    });
+  }
+  // While closing, Fastify's router answers an upgrade with 503 before any hook runs, so nothing would
+  // end the socket: a client keeping it open would hold the server past the grace period.
   app.server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     if (closing) socket.end(() => socket.destroy());
   });
@@ -45,9 +67,9 @@ const websocketPlugin: FastifyPluginAsync = async (app) => {
     const id = req[kSessionId];
     if (id !== undefined) headers.push(`Mcp-Session-Id: ${id}`);
   });
-  const heartbeat = new Heartbeat(app.mcpConfig.HEARTBEAT_INTERVAL_MS);
+  const heartbeat = new Heartbeat(config.HEARTBEAT_INTERVAL_MS);
   app.decorate('mcpHeartbeat', heartbeat);
   app.addHook('onClose', async () => heartbeat.stop());
 };
 
-export default fp(websocketPlugin, { fastify: '5.x', name: 'realtime-mcp-websocket', dependencies: ['realtime-mcp-core'] });
+export default fp(websocketPlugin, { fastify: '5.x', name: 'realtime-mcp-websocket' });

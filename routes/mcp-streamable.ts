@@ -6,13 +6,14 @@
 //           id belongs to.
 //   DELETE  ends the session; later requests with its id → 404.
 // Checks, in order: Accept (406), MCP-Protocol-Version (400), body (415/413/400), session (400/404).
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import type { Session } from '../src/sessions/session.js';
-import { StreamableHttpTransport } from '../src/transports/streamable-http-transport.js';
-import { RpcCode } from '../src/errors.js';
+import { StreamableTransport } from '../src/transports/http/streamable-transport.js';
+import { Errors, RpcError, retryLater } from '../src/errors.js';
+import { DEFAULTS } from '../src/defaults.js';
 import { isRequest } from '../src/jsonrpc.js';
-import { readMessage, sendRpcError, useJsonRpcBodies } from './json-rpc-body.js';
+import { readMessage, sendHttpError } from '../plugins/json-rpc-errors.js';
 import { takeOver } from './take-over.js';
 
 const JSON_TYPE = 'application/json';
@@ -21,54 +22,41 @@ const SSE_TYPE = 'text/event-stream';
 const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
   const core = app.mcp;
   const config = app.mcpConfig;
-  const transports = new WeakMap<Session, StreamableHttpTransport>();
-  useJsonRpcBodies(app);
 
   /** 406 / 400 for what every method checks first; true when the request may go on. */
   function headersOk(request: FastifyRequest, reply: FastifyReply, needs: string[]): boolean {
     const accept = request.headers.accept;
     if (!needs.every((type) => accepts(accept, type))) {
-      sendRpcError(reply, 406, RpcCode.INVALID_REQUEST, `Not Acceptable: the client must accept ${needs.join(' and ')}`);
+      sendHttpError(reply, new RpcError(Errors.NOT_ACCEPTABLE, `Not Acceptable: the client must accept ${needs.join(' and ')}`));
       return false;
     }
     const version = request.headers['mcp-protocol-version'];
     if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) {
-      sendRpcError(reply, 400, RpcCode.INVALID_REQUEST, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+      sendHttpError(reply, new RpcError(Errors.INVALID_REQUEST, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`));
       return false;
     }
     return true;
   }
 
   /** The caller's session named by Mcp-Session-Id, or undefined after answering 400/404. */
-  function existing(request: FastifyRequest, reply: FastifyReply): { session: Session; transport: StreamableHttpTransport } | undefined {
+  function existing(request: FastifyRequest, reply: FastifyReply): StreamableTransport | undefined {
     const id = request.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
-      sendRpcError(reply, 400, RpcCode.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required (POST initialize first)');
+      sendHttpError(reply, new RpcError(Errors.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required (POST initialize first)'));
       return undefined;
     }
-    const session = core.sessions.getOwned(id, request.principal);
-    const transport = session === undefined ? undefined : transports.get(session);
-    if (transport === undefined || transport.isClosed) {
-      sendRpcError(reply, 404, RpcCode.SESSION_NOT_FOUND, 'Session not found: it ended or expired; initialize a new one');
+    const binding = core.sessions.getOwned(id, request.principal)?.binding;
+    if (!(binding instanceof StreamableTransport) || binding.closed) {
+      sendHttpError(reply, new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended or expired; initialize a new one'));
       return undefined;
     }
-    return { session: session!, transport };
+    return binding;
   }
 
-  function createSession(request: FastifyRequest): { session: Session; transport: StreamableHttpTransport } {
-    const session = core.sessions.create('streamable', request.principal);
-    const transport = new StreamableHttpTransport({
-      sessionId: session.id,
-      bufferEvents: config.EVENT_BUFFER_EVENTS,
-      bufferBytes: config.EVENT_BUFFER_BYTES,
-      idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS,
-      keepalive: app.mcpSseKeepalive,
-    });
-    transport.protocolVersion = () => session.protocolVersion;
-    transports.set(session, transport);
-    core.connect(session, transport);
+  function createSession(request: FastifyRequest): StreamableTransport {
+    const session = core.createSession('streamable', request.principal);
     request.log.debug({ session: session.id }, 'streamable session opened');
-    return { session, transport };
+    return new StreamableTransport(session, core, { idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS, keepalive: app.mcpSseKeepalive });
   }
 
   app.post('/mcp', (request, reply) => {
@@ -76,48 +64,46 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     const message = readMessage(request, reply);
     if (message === undefined) return reply;
     const isInitialize = isRequest(message) && message.method === 'initialize';
-    let target: { session: Session; transport: StreamableHttpTransport } | undefined;
+    let transport: StreamableTransport | undefined;
     let created = false;
     if (request.headers['mcp-session-id'] === undefined && isInitialize) {
-      if (core.sessions.full) return reply.code(503).header('Retry-After', '5').send({ error: 'Too many sessions on this server; try again later' });
-      target = createSession(request);
+      if (core.sessions.full) return sendHttpError(reply, retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
+      transport = createSession(request);
       created = true;
     } else {
-      target = existing(request, reply);
-      if (target === undefined) return reply;
+      transport = existing(request, reply);
+      if (transport === undefined) return reply;
     }
-    const { session, transport } = target;
-    const extra = { requestInfo: { headers: request.headers } };
     if (isRequest(message)) {
-      transport.receiveRequest(message as never, takeOver(reply), extra, message.method === 'tools/call');
+      transport.receiveRequest(message, takeOver(reply), message.method === 'tools/call');
       // A failed initialize leaves nothing worth keeping (its error answer has been written).
-      if (created && session.protocolVersion === undefined) void transport.close();
+      if (created && transport.session.protocolVersion === undefined) void transport.close('initialize failed');
       return;
     }
     reply.code(202).send();
-    transport.receive(message as never, extra);
+    transport.receive(message);
     return reply;
   });
 
-  app.get('/mcp', { exposeHeadRoute: false }, (request, reply) => {
+  app.get('/mcp', { exposeHeadRoute: false, config: { opensStream: true } }, (request, reply) => {
     if (!headersOk(request, reply, [SSE_TYPE])) return reply;
-    const target = existing(request, reply);
-    if (target === undefined) return reply;
+    const transport = existing(request, reply);
+    if (transport === undefined) return reply;
     const lastEventId = request.headers['last-event-id'];
-    target.transport.openStream(takeOver(reply), typeof lastEventId === 'string' ? lastEventId : undefined);
+    transport.openStream(takeOver(reply), typeof lastEventId === 'string' ? lastEventId : undefined);
   });
 
   app.delete('/mcp', (request, reply) => {
-    const target = existing(request, reply);
-    if (target === undefined) return reply;
-    void target.transport.close();
-    request.log.debug({ session: target.session.id }, 'streamable session deleted by the client');
+    const transport = existing(request, reply);
+    if (transport === undefined) return reply;
+    void transport.close('deleted by the client');
+    request.log.debug({ session: transport.session.id }, 'streamable session deleted by the client');
     return reply.code(200).send();
   });
 
   // Answered before any body is read (whatever its type or size).
   const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
-    await sendRpcError(reply, 405, RpcCode.INVALID_REQUEST, 'Method Not Allowed: use POST, GET or DELETE', { allow: 'GET, POST, DELETE' });
+    await sendHttpError(reply, new RpcError(Errors.METHOD_NOT_ALLOWED, 'Method Not Allowed: use POST, GET or DELETE'), { allow: 'GET, POST, DELETE' });
   };
   app.route({ method: ['PUT', 'PATCH', 'HEAD'], url: '/mcp', onRequest: notAllowed, handler: notAllowed });
 };
@@ -133,4 +119,4 @@ function accepts(header: string | undefined, type: string): boolean {
   return false;
 }
 
-export default mcpStreamableRoutes;
+export default fp(mcpStreamableRoutes, { fastify: '5.x', name: 'realtime-mcp-route-streamable', encapsulate: true, dependencies: ['realtime-mcp-sse', 'realtime-mcp-json-rpc-errors'] });

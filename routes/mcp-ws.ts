@@ -1,25 +1,31 @@
-// GET /mcp/ws: MCP over WebSocket. Everything HTTP (auth, rate limits, Origin checks, session limits)
-// happens in hooks before the upgrade; after it, the socket is one session's transport.
-// Resume: an upgrade carrying `Mcp-Session-Id` (and `Last-Event-ID`, the number of frames the client
-// received, or the full event id) takes that session over instead of starting a new one; an unknown,
+// GET /mcp/ws: MCP over WebSocket (subprotocol `mcp`, one JSON-RPC message per text frame). Everything
+// HTTP (Origin/Host, auth, rate limits, session limits) happens in hooks before the upgrade; after it,
+// the socket serves one session (src/transports/websocket/).
+// Resume: an upgrade carrying `Mcp-Session-Id` (and `Last-Event-ID`: the number of frames the client
+// received, or a full event id) takes that session over instead of starting a new one; an unknown,
 // expired or foreign session is refused with 404 before any upgrade.
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import { kSessionId, type UpgradeRequest } from '../plugins/websocket.js';
-import { RpcCode } from '../src/errors.js';
-import { WebSocketServerTransport, parseLastEventId } from '../src/transports/websocket-transport.js';
+import { sendHttpError } from '../plugins/json-rpc-errors.js';
+import { Errors, RpcError, retryLater } from '../src/errors.js';
+import { DEFAULTS } from '../src/defaults.js';
+import { WebSocketConnection } from '../src/transports/websocket/connection.js';
+import { WebSocketSessionTransport } from '../src/transports/websocket/session-transport.js';
+import { parseLastEventId } from '../src/transports/websocket/resume.js';
 
 const kResume = Symbol('realtime-mcp.resume');
-type ResumingRequest = UpgradeRequest & { [kResume]?: { transport: WebSocketServerTransport; lastSeq: number } };
+type ResumingRequest = UpgradeRequest & { [kResume]?: { transport: WebSocketSessionTransport; lastSeq: number } };
 
 const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
   const core = app.mcp;
   const config = app.mcpConfig;
 
-  /** The WebSocket transport of a live session `principal` may use, else undefined. */
-  function resumable(sessionId: string, request: FastifyRequest): WebSocketServerTransport | undefined {
-    const transport = core.sessions.getOwned(sessionId, request.principal)?.currentTransport;
-    return transport instanceof WebSocketServerTransport && transport.events !== undefined ? transport : undefined;
+  /** The WebSocket transport of a live session `request`'s principal may resume, else undefined. */
+  function resumable(sessionId: string, request: FastifyRequest): WebSocketSessionTransport | undefined {
+    const binding = core.sessions.getOwned(sessionId, request.principal)?.binding;
+    return binding instanceof WebSocketSessionTransport && config.RESUME_WINDOW_MS > 0 ? binding : undefined;
   }
 
   async function admit(request: FastifyRequest, reply: FastifyReply) {
@@ -28,45 +34,39 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     if (typeof resumeId === 'string') {
       const transport = resumable(resumeId, request);
       if (transport === undefined) {
-        return reply.code(404).send({ jsonrpc: '2.0', id: null, error: { code: RpcCode.SESSION_NOT_FOUND, message: 'Session not found: it ended, its resume window passed, or it is not yours; connect without Mcp-Session-Id to start a new session' } });
+        return sendHttpError(reply, new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended, its resume window passed, or it is not yours; connect without Mcp-Session-Id to start a new session'));
       }
-      const lastSeq = parseLastEventId(headerValue(request.headers['last-event-id']), transport.events);
+      const lastSeq = parseLastEventId(headerValue(request.headers['last-event-id']), transport.session);
       if (lastSeq === undefined) {
-        return reply.code(400).send({ jsonrpc: '2.0', id: null, error: { code: RpcCode.INVALID_REQUEST, message: 'Last-Event-ID must be the number of frames received (or an event id of this session)' } });
+        return sendHttpError(reply, new RpcError(Errors.INVALID_REQUEST, 'Last-Event-ID must be the number of frames received from this session (or one of its event ids)'));
       }
       raw[kSessionId] = resumeId;
       raw[kResume] = { transport, lastSeq };
       return;
     }
     if (core.sessions.full) {
-      return reply.code(503).header('Retry-After', '5').send({ error: 'Too many sessions on this server; try again later' });
+      return sendHttpError(reply, retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
     }
     raw[kSessionId] = core.sessions.newId();
   }
 
-  app.get('/mcp/ws', { websocket: true, preHandler: admit }, (socket, request) => {
+  app.get('/mcp/ws', { websocket: true, preHandler: admit }, (ws, request) => {
     const raw = request.raw as ResumingRequest;
-    app.mcpHeartbeat.watch(socket);
+    const connection = new WebSocketConnection(ws, request.raw.socket as Socket);
+    app.mcpHeartbeat.watch(ws);
     const resume = raw[kResume];
     if (resume !== undefined) {
-      resume.transport.attachSocket(socket, resume.lastSeq);
+      resume.transport.attach(connection, resume.lastSeq);
       request.log.debug({ session: raw[kSessionId], after: resume.lastSeq }, 'websocket session resumed');
       return;
     }
     const id = raw[kSessionId]!;
-    const session = core.sessions.create('ws', request.principal, id);
-    const transport = new WebSocketServerTransport(socket, {
-      sessionId: id,
-      extra: { requestInfo: { headers: withoutCredentials(request.headers) } },
+    const session = core.createSession('ws', request.principal, id);
+    new WebSocketSessionTransport(session, core, connection, {
       messageLimit: app.mcpLimits.newMessageLimiter(),
-      resumeWindowMs: config.RESUME_WINDOW_MS,
-      bufferEvents: config.EVENT_BUFFER_EVENTS,
-      bufferBytes: config.EVENT_BUFFER_BYTES,
-      highWaterBytes: config.SEND_HIGH_WATER_BYTES,
-      slowClientTimeoutMs: config.SLOW_CLIENT_TIMEOUT_MS,
+      resumeWindowMs: config.EVENT_BUFFER_EVENTS > 0 ? config.RESUME_WINDOW_MS : 0,
       findResumable: (sessionId) => resumable(sessionId, request),
     });
-    core.connect(session, transport);
     request.log.debug({ session: id }, 'websocket session opened');
   });
 };
@@ -75,10 +75,9 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Request headers as handed to the session, without the token (it must not travel further). */
-function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const { authorization: _a, 'sec-websocket-protocol': _p, cookie: _c, ...rest } = headers;
-  return rest;
-}
-
-export default mcpWebSocketRoute;
+export default fp(mcpWebSocketRoute, {
+  fastify: '5.x',
+  name: 'realtime-mcp-route-ws',
+  encapsulate: true,
+  dependencies: ['realtime-mcp-websocket', 'realtime-mcp-rate-limit'],
+});

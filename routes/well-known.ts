@@ -1,12 +1,13 @@
-// RFC 9728 OAuth Protected Resource Metadata, at the root and path-suffixed URLs MCP clients try
-// (`/.well-known/oauth-protected-resource/mcp` first, then the root). Public and CORS-open: browser
-// clients fetch it cross-origin to find the authorization server. Only served with AUTH_MODE=jwt.
+// RFC 9728 OAuth Protected Resource Metadata, at the path-suffixed and root URLs MCP clients try
+// (`/.well-known/oauth-protected-resource/mcp` first, then the root; under the plugin's prefix when it
+// has one, see src/auth/resource.ts). Public and CORS-open: browser clients fetch it cross-origin to
+// find the authorization server. Served only with authentication on (with it off there is no
+// authorization server to point to, and no challenge points here).
+import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { parseList } from '../src/auth/lists.js';
-import { resourcePath } from '../src/auth/resource.js';
+import { protectedResourceMetadataPaths } from '../src/auth/resource.js';
 import { supportedScopes } from '../src/auth/tool-scopes.js';
-
-const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
 const wellKnownRoutes: FastifyPluginAsync = async (app) => {
   const config = app.mcpConfig;
@@ -26,8 +27,9 @@ const wellKnownRoutes: FastifyPluginAsync = async (app) => {
     reply.header('Cache-Control', 'public, max-age=300');
     return metadata();
   };
-  const paths = new Set([WELL_KNOWN, `${WELL_KNOWN}/mcp`, `${WELL_KNOWN}${resourcePath(config.RESOURCE_URL)}`]);
-  for (const path of paths) app.get(path, handler);
+  // The resource URL (and so its path) is known at registration when configured, else it is <prefix>/mcp.
+  const resourceUrl = config.RESOURCE_URL !== '' ? config.RESOURCE_URL : `http://localhost${app.prefix}/mcp`;
+  for (const path of protectedResourceMetadataPaths(resourceUrl, app.prefix)) app.get(path, handler);
 };
 
-export default wellKnownRoutes;
+export default fp(wellKnownRoutes, { fastify: '5.x', name: 'realtime-mcp-route-well-known', encapsulate: true, dependencies: ['realtime-mcp-auth-support'] });

@@ -49,7 +49,7 @@ describe('POST /admin/notify without authentication (ADMIN_ROUTES_WITHOUT_AUTH=t
     const sse = await listeningClient(`${server.httpUrl}/mcp/sse`);
     const streamable = await listeningClient(`${server.httpUrl}/mcp`);
     try {
-      assert.deepEqual(server.app.mcp.sessions.countByTransport(), { ws: 1, sse: 1, streamable: 1 });
+      assert.deepEqual(server.app.mcp.sessions.count().byTransport, { ws: 1, sse: 1, streamable: 1, stdio: 0 });
       const res = await notify(server, { message: 'Server will restart in 5 minutes', level: 'warning' });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { delivered: 3 });

@@ -189,7 +189,7 @@ describe('resume with Last-Event-ID', () => {
     try {
       await forged.waitFor((e) => e.event === 'endpoint');
       // A marker sent to every session after the streams opened: whatever was replayed arrived before it.
-      server.app.mcp.broadcast({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'marker' } } as never);
+      server.app.mcp.broadcast('notifications/message', { level: 'info', data: 'marker' });
       await getB.waitFor((e) => e.data.includes('marker'));
       await forged.waitFor((e) => e.data.includes('marker'));
       assert.equal(getB.raw.includes('p11'), false, "no event of A's call reached B");
@@ -209,9 +209,9 @@ describe('one registry, one session manager', () => {
     const sessionId = await openStreamable();
     const get = await openSse(`${server.httpUrl}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId } });
     try {
-      const counts = server.app.mcp.sessions.countByTransport();
+      const counts = server.app.mcp.sessions.count().byTransport;
       assert.ok(counts.sse >= 1 && counts.streamable >= 1);
-      const reached = server.app.mcp.broadcast({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'warning', data: 'hello everyone' } } as never);
+      const reached = server.app.mcp.broadcast('notifications/message', { level: 'warning', data: 'hello everyone' });
       assert.ok(reached >= 2);
       await stream.waitFor((e) => e.data.includes('hello everyone'));
       await get.waitFor((e) => e.data.includes('hello everyone'));

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import Type from 'typebox';
 import { ToolRegistry } from '../src/tools/registry.js';
 import { defineTool, type ToolDefinition } from '../src/tools/define.js';
-import { builtinTools, processBatchTool } from '../src/tools/builtin/index.js';
+import { createBuiltinTools, processBatchTool } from '../src/tools/builtin/index.js';
+import { loadConfig } from '../src/config.js';
 
 const tool = (name: string, inputSchema: any = Type.Object({})): ToolDefinition<any> =>
   defineTool({ name, description: `the ${name} tool`, inputSchema, handler: () => 'ok' });
@@ -52,7 +53,7 @@ describe('ToolRegistry.register', () => {
 });
 
 describe('ToolRegistry.list', () => {
-  const registry = new ToolRegistry().registerAll(builtinTools);
+  const registry = new ToolRegistry().registerAll(createBuiltinTools(loadConfig({})));
 
   test('emits plain JSON Schema: nothing hidden, identical to its JSON round trip', () => {
     const list = registry.list();

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Type from 'typebox';
 import { defineTool } from '../src/tools/define.js';
-import { EventBuffer } from '../src/sessions/event-buffer.js';
+import { MemoryEventLog } from '../src/outbox/memory-event-log.js';
 import { startServer } from './helpers/server.js';
 import { openRaw } from './helpers/raw-ws.js';
 
@@ -28,19 +28,12 @@ test('a tool result JSON cannot encode (BigInt) is answered with -32603 and the 
   assert.deepEqual((await c.waitFor((m) => m.id === 2)).result, {});
 });
 
-test('the event buffer keeps at most maxBytes of text, evicting the oldest and saying so', () => {
-  const evicted: number[] = [];
-  const buffer = new EventBuffer('s', 1000, 10_000);
-  buffer.onEvict = (seq) => evicted.push(seq);
+test('the event log keeps at most maxBytes of text, evicting the oldest', () => {
+  const log = new MemoryEventLog({ maxEvents: 1000, maxBytes: 10_000 });
   const big = 'x'.repeat(4000);
-  for (let i = 0; i < 5; i++) buffer.record('w', big);
+  for (let i = 0; i < 5; i++) log.append('g', big);
   // 5 × 4000 > 10,000: only the newest two fit.
-  assert.deepEqual(evicted, [1, 2, 3]);
-  assert.equal(buffer.oldestSeq, 4);
-  assert.equal(buffer.lost(0), true);
-  const replayed: string[] = [];
-  buffer.replay('w', 0, (id) => replayed.push(id));
-  assert.deepEqual(replayed, ['s.w.4', 's.w.5']);
+  assert.deepEqual(log.replay('g', 0).events.map((e) => e.seq), [4, 5]);
 });
 
 test('Streamable HTTP: a second request reusing an id still in flight gets 400 -32600, and the first still completes', async (t) => {

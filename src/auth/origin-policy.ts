@@ -7,7 +7,8 @@ import { parseList } from './lists.js';
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export interface OriginPolicyOptions {
-  bindHost: string;
+  /** The address the server is bound to (or a function giving it once known: a plugin learns it at listen). */
+  bindHost: string | (() => string);
   allowedOrigins: string;
   allowedHosts: string;
   /** RESOURCE_URL, whose origin and host are always allowed (it is this server). */
@@ -15,7 +16,8 @@ export interface OriginPolicyOptions {
 }
 
 export class OriginPolicy {
-  private readonly loopback: boolean;
+  private readonly bindHost: string | (() => string);
+  private loopbackCache: boolean | undefined;
   private readonly anyOrigin: boolean;
   private readonly origins: Set<string>;
   private readonly hosts: Set<string>;
@@ -24,7 +26,7 @@ export class OriginPolicy {
   private readonly explicitHosts: boolean;
 
   constructor(o: OriginPolicyOptions) {
-    this.loopback = isLoopbackHost(o.bindHost);
+    this.bindHost = o.bindHost;
     const origins = parseList(o.allowedOrigins);
     this.anyOrigin = origins.includes('*');
     this.origins = new Set(origins.filter((x) => x !== '*').map((x) => normalizeOrigin(x) ?? x.toLowerCase()));
@@ -36,6 +38,15 @@ export class OriginPolicy {
       this.origins.add(url.origin);
       this.hosts.add(url.host);
     }
+  }
+
+  /** Whether the server listens on loopback only (the defaults depend on it). */
+  private get loopback(): boolean {
+    if (this.loopbackCache !== undefined) return this.loopbackCache;
+    const host = typeof this.bindHost === 'string' ? this.bindHost : this.bindHost();
+    const loopback = isLoopbackHost(host);
+    if (host !== '') this.loopbackCache = loopback;
+    return loopback;
   }
 
   /** A request without Origin (curl, SDKs outside browsers) passes; `null` and unlisted origins do not. */

@@ -1,6 +1,6 @@
 // Scope checks for tools, through the dispatcher's hooks: a call to a tool whose `scopes` the session's
 // principal lacks gets -32003 naming the missing scope; optionally such tools are left out of tools/list.
-import { RpcCode, RpcError } from '../errors.js';
+import { Errors, RpcError } from '../errors.js';
 import type { Dispatcher } from '../protocol/dispatcher.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { missingScopes } from './claims.js';
@@ -11,21 +11,17 @@ export const ADMIN_SCOPE = 'admin';
 export const METRICS_SCOPE = 'metrics';
 
 export function installToolScopeChecks(dispatcher: Dispatcher, tools: ToolRegistry, options: { hideUnauthorized: boolean }): void {
-  const previousCheck = dispatcher.hooks.beforeToolCall;
-  dispatcher.hooks.beforeToolCall = (session, toolName) => {
-    previousCheck?.(session, toolName);
+  dispatcher.hooks.add('preToolCall', (session, toolName) => {
     const missing = missingScopes(session.principal, tools.get(toolName)?.definition.scopes);
     if (missing.length > 0) {
-      throw new RpcError(RpcCode.INSUFFICIENT_SCOPE, `Missing scope: ${missing.join(' ')}`, { requiredScopes: tools.get(toolName)?.definition.scopes, missingScopes: missing });
+      throw new RpcError(Errors.INSUFFICIENT_SCOPE, `Missing scope: ${missing.join(' ')}`, { requiredScopes: tools.get(toolName)?.definition.scopes, missingScopes: missing });
     }
-  };
+  });
   if (!options.hideUnauthorized) return;
-  const previousFilter = dispatcher.hooks.visibleTools;
-  dispatcher.hooks.visibleTools = (session, list) => {
-    const shown = previousFilter ? previousFilter(session, list) : list;
+  dispatcher.hooks.add('filterTools', (shown, session) => {
     const visible = shown.filter((entry) => missingScopes(session.principal, tools.get(entry.name)?.definition.scopes).length === 0);
     return visible.length === shown.length ? shown : visible;
-  };
+  });
 }
 
 /** Every scope a tool declares, plus admin and metrics: what `scopes_supported` advertises. */

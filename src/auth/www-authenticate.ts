@@ -1,9 +1,10 @@
 // `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3, RFC 9728 §5.1), as the MCP authorization spec
-// asks: always `resource_metadata` so a client can discover the authorization server; `error` only when
+// asks: `resource_metadata` (whenever the metadata is served) so a client can discover the authorization server; `error` only when
 // a token was sent (invalid_token) or lacked scopes (insufficient_scope, with the scopes it needs).
 
 export interface BearerChallenge {
-  resourceMetadataUrl: string;
+  /** Where the RFC 9728 metadata is; left out when none is served (authentication off). */
+  resourceMetadataUrl?: string;
   error?: 'invalid_token' | 'invalid_request' | 'insufficient_scope';
   description?: string;
   /** Scopes the request needs (space separated in the header). */
@@ -15,8 +16,8 @@ export function bearerChallenge(c: BearerChallenge): string {
   if (c.error) params.push(`error="${c.error}"`);
   if (c.description) params.push(`error_description="${quotable(c.description)}"`);
   if (c.scopes && c.scopes.length > 0) params.push(`scope="${quotable(c.scopes.join(' '))}"`);
-  params.push(`resource_metadata="${quotable(c.resourceMetadataUrl)}"`);
-  return `Bearer ${params.join(', ')}`;
+  if (c.resourceMetadataUrl !== undefined) params.push(`resource_metadata="${quotable(c.resourceMetadataUrl)}"`);
+  return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
 }
 
 /** RFC 6750 restricts these values to printable ASCII without `"` and `\`. */

@@ -1,24 +1,20 @@
 // The Prometheus metrics of one server (one prom-client Registry per McpCore, never the global one, so
 // several servers in one process do not mix). Gauges are read from the core when scraped; the tool-call
-// counter counts through the dispatcher's beforeToolCall hook.
+// counter counts through the runner's onCallAdmitted hook.
 //
 // Process metrics are our own small set instead of prom-client's collectDefaultMetrics, which on every
 // scrape lists /proc/self/fd and every active handle: one entry per open socket, 10,000 with 10,000 clients.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Dispatcher } from '../protocol/dispatcher.js';
 import type { OperationRunner } from '../operations/runner.js';
 import type { SessionManager } from '../sessions/session-manager.js';
-import type { TransportKind } from '../sessions/session.js';
+import { TRANSPORT_KINDS } from '../sessions/session.js';
 
 /** Sampling step of the event-loop delay histogram (what prom-client's default metrics use is 10 ms). */
 const EVENT_LOOP_RESOLUTION_MS = 20;
-const TRANSPORTS: readonly TransportKind[] = ['ws', 'sse', 'streamable'];
-
 export interface MetricsSources {
   sessions: SessionManager;
   runner: OperationRunner;
-  dispatcher: Dispatcher;
 }
 
 export interface ServerMetrics {
@@ -29,7 +25,7 @@ export interface ServerMetrics {
   close(): void;
 }
 
-export function createServerMetrics({ sessions, runner, dispatcher }: MetricsSources): ServerMetrics {
+export function createServerMetrics({ sessions, runner }: MetricsSources): ServerMetrics {
   const registry = new Registry();
   const registers = [registry];
 
@@ -39,18 +35,16 @@ export function createServerMetrics({ sessions, runner, dispatcher }: MetricsSou
     labelNames: ['transport'],
     registers,
     collect() {
-      const counts = sessions.countByTransport();
-      for (const transport of TRANSPORTS) this.set({ transport }, counts[transport] ?? 0);
+      const { byTransport } = sessions.count();
+      for (const transport of TRANSPORT_KINDS) this.set({ transport }, byTransport[transport]);
     },
   });
   new Gauge({
     name: 'realtime_mcp_sessions_detached',
-    help: 'Sessions with no connection attached (waiting to be resumed).',
+    help: 'Sessions whose connection dropped and that wait for their client to resume them.',
     registers,
     collect() {
-      let detached = 0;
-      for (const s of sessions.all()) if (!s.closed && !s.connected) detached++;
-      this.set(detached);
+      this.set(sessions.count().detached);
     },
   });
   new Gauge({ name: 'realtime_mcp_calls_running', help: 'Tool calls whose handler is running.', registers, collect() { this.set(runner.running); } });
@@ -58,20 +52,18 @@ export function createServerMetrics({ sessions, runner, dispatcher }: MetricsSou
 
   const toolCalls = new Counter({
     name: 'realtime_mcp_tool_calls_total',
-    help: 'tools/call requests for a registered tool that passed the scope checks, by tool (counted before argument validation and queueing).',
+    help: 'Tool calls admitted (after scope checks and argument validation; running or queued), by tool.',
     labelNames: ['tool'],
     registers,
   });
-  // Chained like the auth scope check: a call it refuses (it runs first) is not counted.
-  const previous = dispatcher.hooks.beforeToolCall;
   // One child counter per tool, looked up once: `inc({ tool })` would hash the labels on every call.
   const perTool = new Map<string, { inc(): void }>();
-  dispatcher.hooks.beforeToolCall = (session, toolName) => {
-    previous?.(session, toolName);
+  runner.hooks.add('onCallAdmitted', (op) => {
+    const toolName = op.tool.definition.name;
     let child = perTool.get(toolName);
     if (child === undefined) perTool.set(toolName, (child = toolCalls.labels({ tool: toolName })));
     child.inc();
-  };
+  });
 
   const loop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   loop.enable();

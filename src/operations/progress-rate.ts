@@ -1,14 +1,19 @@
-// Rate (items/s) and ETA for a stream of progress values. Cheap enough to run on every notification:
-// the rate is re-measured at most every RATE_WINDOW_MS and smoothed, so a burst or a stall does not
-// make the ETA jump about.
+// Rate (items/s) and ETA for a stream of progress values, from a sliding window: the rate is the
+// progress made over the last WINDOW_MS, so a slow start (a library warming up, a queue draining) is
+// forgotten within seconds instead of skewing the ETA for the whole run. Neither is given until the
+// window spans MIN_SPAN_MS: an estimate from the first few items is noise. Cheap enough for every
+// notification: at most one sample per SAMPLE_MS is kept, in a fixed ring.
 
-const RATE_WINDOW_MS = 500;
-const SMOOTHING = 0.5;
-/** Below this much elapsed time a rate would be noise. */
-const MIN_ELAPSED_MS = 20;
+/** The rate covers the progress of (about) this much recent time. */
+const WINDOW_MS = 5_000;
+/** Samples closer together than this are merged. */
+const SAMPLE_MS = 100;
+/** No rate or ETA until the samples span this much time. */
+const MIN_SPAN_MS = 1_000;
+const SLOTS = Math.ceil(WINDOW_MS / SAMPLE_MS) + 1;
 
 export interface RateSnapshot {
-  /** Items per second, or undefined before there is enough data. */
+  /** Items per second over the window, or undefined before it means something. */
   rate: number | undefined;
   /** Milliseconds left, when the total and a rate are known. */
   etaMs: number | undefined;
@@ -17,37 +22,60 @@ export interface RateSnapshot {
 
 export class ProgressRate {
   private readonly startedAt: number;
-  private windowStart: number;
-  private windowProgress = 0;
-  private smoothed: number | undefined;
+  private readonly times = new Float64Array(SLOTS);
+  private readonly values = new Float64Array(SLOTS);
+  /** Index of the oldest sample and number of samples. */
+  private head = 0;
+  private size = 0;
 
   constructor(now: number) {
     this.startedAt = now;
-    this.windowStart = now;
+    this.push(now, 0);
   }
 
   update(progress: number, total: number | undefined, now: number): RateSnapshot {
-    const elapsedMs = now - this.startedAt;
-    const windowMs = now - this.windowStart;
-    if (windowMs >= RATE_WINDOW_MS) {
-      const windowRate = ((progress - this.windowProgress) * 1000) / windowMs;
-      this.smoothed = this.smoothed === undefined ? windowRate : SMOOTHING * windowRate + (1 - SMOOTHING) * this.smoothed;
-      this.windowStart = now;
-      this.windowProgress = progress;
+    const newest = (this.head + this.size - 1) % SLOTS;
+    if (now - this.times[newest]! >= SAMPLE_MS) this.push(now, progress);
+    else this.values[newest] = progress; // merge into the newest sample
+    // Drop samples older than the window, keeping at least two.
+    while (this.size > 2 && now - this.times[(this.head + 1) % SLOTS]! >= WINDOW_MS) {
+      this.head = (this.head + 1) % SLOTS;
+      this.size--;
     }
-    const rate = this.smoothed ?? (elapsedMs >= MIN_ELAPSED_MS ? (progress * 1000) / elapsedMs : undefined);
+    const spanMs = now - this.times[this.head]!;
+    const rate = spanMs >= MIN_SPAN_MS ? ((progress - this.values[this.head]!) * 1000) / spanMs : undefined;
     const etaMs = rate !== undefined && rate > 0 && total !== undefined && total >= progress
       ? Math.round(((total - progress) * 1000) / rate)
       : undefined;
-    return { rate, etaMs, elapsedMs };
+    return { rate, etaMs, elapsedMs: now - this.startedAt };
+  }
+
+  private push(time: number, value: number): void {
+    if (this.size === SLOTS) {
+      this.head = (this.head + 1) % SLOTS;
+      this.size--;
+    }
+    const slot = (this.head + this.size) % SLOTS;
+    this.times[slot] = time;
+    this.values[slot] = value;
+    this.size++;
   }
 }
 
-/** `350/s`, `12.5/s`, `0.25/s`. */
-export function formatRate(rate: number): string {
-  if (rate >= 100) return `${Math.round(rate)}/s`;
-  if (rate >= 10) return `${rate.toFixed(1)}/s`;
-  return `${rate.toFixed(2)}/s`;
+/** `4,200`: counts with thousands separators (by hand: this runs for every progress notification). */
+export function formatCount(n: number): string {
+  if (!Number.isInteger(n)) return String(Math.round(n * 100) / 100);
+  const digits = String(Math.abs(n));
+  if (digits.length <= 3) return n < 0 ? `-${digits}` : digits;
+  let out = digits.slice(0, digits.length % 3 || 3);
+  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return n < 0 ? `-${out}` : out;
+}
+
+/** `350/s`, `12.5/s`, `0.25/s`; with a unit, `350 images/s`. */
+export function formatRate(rate: number, unit?: string): string {
+  const n = rate >= 100 ? formatCount(Math.round(rate)) : rate >= 10 ? rate.toFixed(1) : rate.toFixed(2);
+  return unit === undefined ? `${n}/s` : `${n} ${unit}/s`;
 }
 
 /** `ETA 16 s`, `ETA 2 min 5 s`, `ETA 1 h 3 min`. */

@@ -1,22 +1,19 @@
 // Runs tool calls: admits them (at once, or into the fair queue when a concurrency limit is reached),
 // starts the handler with its Operation as ctx, turns what it returns or throws into the JSON-RPC
-// response, and ends calls early on cancel, disconnect, timeout or shutdown.
-import type { CallToolResult, JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { RpcCode, RpcError } from '../errors.js';
-import { errorResponse, resultResponse } from '../jsonrpc.js';
+// response, and ends calls early on cancel, disconnect, timeout or shutdown. It is the only place that
+// changes an operation's state; others ask it (`cancel`, `fail`, `abortSession`). Ordering of a call's
+// progress before its result is the outbox's job (outbox/ordering-barrier.ts).
+import type { CallToolResult, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { Errors, RpcError } from '../errors.js';
+import { errorResponse } from '../jsonrpc.js';
+import { DEFAULTS } from '../defaults.js';
+import { errorMessage, resultMessage, type OutMessage } from '../outbox/messages.js';
 import type { Session } from '../sessions/session.js';
 import type { RegisteredTool } from '../tools/registry.js';
 import type { ToolResult } from '../tools/define.js';
-import { Operation, type AbortKind } from './operation.js';
+import { Operation, type AbortKind, type OperationOutcome } from './operation.js';
 import { FairQueue } from './fair-queue.js';
-
-/**
- * When a call reported progress over a transport that does not order delivery itself (legacy SSE), its
- * result leaves this long after the last progress event. The SDK client handles notifications a
- * microtask late but responses at once, so a final progress that arrives in the same read as the
- * result is dropped by the client (shared/notes/tips.md). WebSocket uses a ping/pong barrier instead.
- */
-const FINAL_PROGRESS_GAP_MS = 2;
+import { HookList } from '../hooks.js';
 
 export interface RunnerLogger {
   error(obj: object, msg: string): void;
@@ -35,11 +32,21 @@ export interface RunnerLimits {
 }
 
 export const DEFAULT_LIMITS: RunnerLimits = Object.freeze({
-  maxConcurrentPerSession: 4,
-  maxConcurrentOperations: 64,
-  maxQueuedPerSession: 100,
-  defaultTimeoutMs: 0,
+  maxConcurrentPerSession: DEFAULTS.MAX_CONCURRENT_PER_SESSION,
+  maxConcurrentOperations: DEFAULTS.MAX_CONCURRENT_OPERATIONS,
+  maxQueuedPerSession: DEFAULTS.MAX_QUEUED_PER_SESSION,
+  defaultTimeoutMs: DEFAULTS.TOOL_TIMEOUT_MS,
 });
+
+/** What the runner tells others about calls (metrics, live resources); listeners must not throw. */
+export interface RunnerHooks {
+  /** A call was admitted (running or queued). */
+  onCallAdmitted: (op: Operation) => void;
+  /** A queued call got its slot (its queue wait is `op.queuedMs`). */
+  onCallStarted: (op: Operation) => void;
+  /** A call ended, however (its outcome is `op.outcome`). */
+  onCallEnded: (op: Operation) => void;
+}
 
 interface QueuedCall {
   op: Operation;
@@ -55,6 +62,7 @@ export class OperationRunner {
   private idleWaiters: Array<() => void> = [];
   private readonly logger: RunnerLogger | undefined;
   readonly limits: RunnerLimits;
+  readonly hooks = new HookList<RunnerHooks>();
 
   constructor(options: { logger?: RunnerLogger; limits?: Partial<RunnerLimits> } = {}) {
     this.logger = options.logger;
@@ -92,6 +100,7 @@ export class OperationRunner {
       const op = new Operation(session, requestId, tool, progressToken);
       session.operations.set(requestId, op);
       this.inflight.add(op);
+      if (this.hooks.any) this.hooks.call('onCallAdmitted', op);
       this.run(op, args);
       return op;
     }
@@ -104,14 +113,15 @@ export class OperationRunner {
     const canRunNow = waiting === 0 && this.runningCount < this.limits.maxConcurrentOperations && session.operations.size < this.limits.maxConcurrentPerSession;
     if (!canRunNow && waiting >= this.limits.maxQueuedPerSession) {
       const { maxQueuedPerSession, maxConcurrentPerSession } = this.limits;
-      session.send(errorResponse(requestId, RpcCode.LIMIT_REACHED,
+      session.send(errorMessage(errorResponse(requestId, Errors.LIMIT_REACHED.rpc,
         `Too many calls queued: this session already has ${waiting} calls waiting (limit ${maxQueuedPerSession}) behind ${maxConcurrentPerSession} running; wait for some to finish`,
-        { queued: waiting, maxQueuedPerSession }) as JSONRPCMessage);
+        { queued: waiting, maxQueuedPerSession })));
       return undefined;
     }
     const op = new Operation(session, requestId, tool, progressToken);
     session.operations.set(requestId, op);
     this.inflight.add(op);
+    if (this.hooks.any) this.hooks.call('onCallAdmitted', op);
     if (canRunNow) {
       this.run(op, args);
       return op;
@@ -143,12 +153,13 @@ export class OperationRunner {
     }
   }
 
-  private settle(op: Operation, response: JSONRPCMessage): void {
-    const r = response as { error?: unknown; result?: { isError?: boolean } };
-    op.failed = r.error !== undefined || r.result?.isError === true;
+  private settle(op: Operation, response: OutMessage): void {
+    if (op.state === 'done') return;
+    const aborted = op.abortReason?.kind;
+    op.outcome = aborted ?? (response.kind === 'error' ? 'error' : (response.body as { result?: { isError?: boolean } }).result?.isError === true ? 'tool_error' : 'ok');
     this.finish(op);
     if (op.silent || op.session.closed) return;
-    deliver(op, response);
+    op.session.send(response);
   }
 
   /** Start queued calls while there are free slots, round-robin across sessions. */
@@ -160,6 +171,7 @@ export class OperationRunner {
         const next = this.queue.next(this.sessionHasRoom);
         if (next === undefined) break;
         next.op.begin();
+        if (this.hooks.any) this.hooks.call('onCallStarted', next.op);
         this.run(next.op, next.args);
       }
     } finally {
@@ -179,7 +191,7 @@ export class OperationRunner {
 
   private readonly onTimeout = (op: Operation, timeoutMs: number): void => {
     op.timer = undefined;
-    this.fail(op, 'timeout', RpcCode.REQUEST_TIMEOUT, `Tool ${op.tool.definition.name} timed out after ${timeoutMs} ms`, {
+    this.fail(op, 'timeout', Errors.REQUEST_TIMEOUT.rpc, `Tool ${op.tool.definition.name} timed out after ${timeoutMs} ms`, {
       timeoutMs,
       lastProgress: op.lastProgress ?? null,
       total: op.lastTotal ?? null,
@@ -201,6 +213,7 @@ export class OperationRunner {
       this.runningCount--;
       if (this.queue.size > 0) this.pump();
     }
+    if (this.hooks.any) this.hooks.call('onCallEnded', op);
     if (this.inflight.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -208,26 +221,36 @@ export class OperationRunner {
     }
   }
 
-  private resultFor(op: Operation, out: ToolResult): JSONRPCMessage {
-    if (typeof out === 'string') return resultResponse(op.requestId, { content: withStreamed(op, [{ type: 'text', text: out }]) });
+  private resultFor(op: Operation, out: ToolResult): OutMessage {
+    if (typeof out === 'string') return resultMessage(op.requestId, { content: withStreamed(op, [{ type: 'text', text: out }]) });
     if (out === null || typeof out !== 'object' || !Array.isArray((out as CallToolResult).content)) {
-      return errorResponse(op.requestId, RpcCode.INTERNAL_ERROR, `Tool ${op.tool.definition.name} returned an invalid result (expected { content: [...] } or a string)`) as JSONRPCMessage;
+      return errorMessage(errorResponse(op.requestId, Errors.INTERNAL_ERROR.rpc, `Tool ${op.tool.definition.name} returned an invalid result (expected { content: [...] } or a string)`));
     }
     if (op.streamed !== undefined) out = { ...out, content: withStreamed(op, out.content) };
-    return resultResponse(op.requestId, out);
+    return resultMessage(op.requestId, out);
   }
 
-  private errorFor(op: Operation, err: unknown): JSONRPCMessage {
+  private errorFor(op: Operation, err: unknown): OutMessage {
     const reason = op.abortReason;
     if (reason?.kind === 'cancelled') {
-      return resultResponse(op.requestId, { content: withStreamed(op, [{ type: 'text', text: `Cancelled: ${reason.message}` }]), isError: true });
+      return resultMessage(op.requestId, { content: withStreamed(op, [{ type: 'text', text: `Cancelled: ${reason.message}` }]), isError: true });
     }
-    if (reason) return errorResponse(op.requestId, RpcCode.CANCELLED, reason.message) as JSONRPCMessage;
-    if (err instanceof RpcError) return errorResponse(op.requestId, err.code, err.message, err.data) as JSONRPCMessage;
+    if (reason) return errorMessage(errorResponse(op.requestId, Errors.CANCELLED.rpc, reason.message));
+    if (err instanceof RpcError) return errorMessage(errorResponse(op.requestId, err.code, err.message, err.data));
     // Any other failure is a tool execution error: reported in the result so the model can see it (MCP spec).
     const message = err instanceof Error ? err.message : String(err);
     if (!(err instanceof Error)) this.logger?.error({ tool: op.tool.definition.name, err }, 'tool threw a non-Error value');
-    return resultResponse(op.requestId, { content: withStreamed(op, [{ type: 'text', text: message }]), isError: true });
+    return resultMessage(op.requestId, { content: withStreamed(op, [{ type: 'text', text: message }]), isError: true });
+  }
+
+  /**
+   * Cancel a call at the client's request. `silent`: the client cancelled with notifications/cancelled,
+   * so (per spec) no response is sent; otherwise the call answers "Cancelled: <reason>".
+   */
+  cancel(op: Operation, reason: string, options: { silent: boolean }): void {
+    if (op.state === 'done') return;
+    if (options.silent) op.silent = true;
+    op.abort('cancelled', reason);
   }
 
   /**
@@ -236,12 +259,12 @@ export class OperationRunner {
    */
   fail(op: Operation, kind: AbortKind, code: number, message: string, data?: unknown): void {
     if (op.state === 'done') return;
-    op.failed = true;
     op.silent = true; // before abort: a queued call is then dequeued without an answer of its own
     op.abort(kind, message);
+    op.outcome = kind;
     this.finish(op);
     if (op.session.closed) return;
-    deliver(op, errorResponse(op.requestId, code, message, data) as JSONRPCMessage);
+    op.session.send(errorMessage(errorResponse(op.requestId, code, message, data)));
   }
 
   /** Abort every call of a session without responding (its client is gone). */
@@ -253,6 +276,7 @@ export class OperationRunner {
         if ((op.state === 'queued') !== queuedFirst) continue;
         op.silent = true;
         op.abort(kind, message);
+        op.outcome = kind;
         this.finish(op);
       }
     }
@@ -279,16 +303,6 @@ export class OperationRunner {
 
 function isThenable(value: unknown): value is PromiseLike<ToolResult> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** Send a call's final answer, after the gap its last progress needs on transports that do not order it. */
-function deliver(op: Operation, response: JSONRPCMessage): void {
-  if (op.progressSent > 0 && !op.session.ordersProgressBeforeResult) setTimeout(sendLater, FINAL_PROGRESS_GAP_MS, op, response);
-  else op.session.send(response);
-}
-
-function sendLater(op: Operation, response: JSONRPCMessage): void {
-  op.session.send(response);
 }
 
 /** Content streamed with ctx.stream() goes before the result's own content. */

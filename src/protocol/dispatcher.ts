@@ -5,23 +5,17 @@
 import {
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
-  type JSONRPCMessage,
   type LoggingLevel,
-  type RequestId,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
-import { RpcCode, RpcError } from '../errors.js';
-import {
-  errorResponse,
-  isRequestId,
-  resultResponse,
-  type IncomingMessage,
-  type IncomingNotification,
-  type IncomingRequest,
-} from '../jsonrpc.js';
+import { Errors, RpcError } from '../errors.js';
+import { errorResponse, isRequestId, type IncomingMessage, type IncomingNotification, type IncomingRequest } from '../jsonrpc.js';
 import { LOG_LEVELS, type Session } from '../sessions/session.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { OperationRunner } from '../operations/runner.js';
+import { errorMessage, notificationMessage, resultMessage } from '../outbox/messages.js';
+import { HookList } from '../hooks.js';
+import { toErrorResponse } from './render-error.js';
 
 export interface ServerIdentity {
   name: string;
@@ -39,21 +33,26 @@ export interface RequestContext {
 /** Returns the result (or a promise of it); throw RpcError for a JSON-RPC error. */
 export type RequestHandler = (ctx: RequestContext) => unknown;
 
-/** Hooks that features (auth scopes, resources, limits) use to take part without touching the core. */
+type ToolList = ReturnType<ToolRegistry['list']>;
+
+/** Hooks that features (auth scopes, metrics) add with `dispatcher.hooks.add(name, listener)`. */
 export interface DispatchHooks {
-  /** Called before a tools/call starts; throw RpcError to refuse it. */
-  beforeToolCall?(session: Session, toolName: string): void;
-  /** Filters `tools/list` for a session. */
-  visibleTools?(session: Session, tools: ReturnType<ToolRegistry['list']>): ReturnType<ToolRegistry['list']>;
+  /** Before a tools/call of a registered tool is admitted; throw RpcError to refuse it. */
+  preToolCall: (session: Session, toolName: string) => void;
+  /** Filters `tools/list` for a session: gets the list so far, returns the list to show. */
+  filterTools: (tools: ToolList, session: Session) => ToolList;
 }
 
 const EMPTY: Record<string, never> = Object.freeze({}) as Record<string, never>;
-const PONG = { jsonrpc: '2.0', method: 'pong' } as unknown as JSONRPCMessage;
+/** Answer to a `ping` notification (some WebSocket clients send one as a keep-alive). */
+const PONG = notificationMessage('pong');
 
 export class Dispatcher {
   private readonly handlers = new Map<string, RequestHandler>();
   private readonly capabilities: ServerCapabilities = { tools: { listChanged: false }, logging: {} };
-  readonly hooks: DispatchHooks = {};
+  readonly hooks = new HookList<DispatchHooks>();
+  /** Set during graceful shutdown: calls in flight finish, new ones are refused. */
+  refusingCalls = false;
 
   constructor(
     private readonly tools: ToolRegistry,
@@ -62,7 +61,7 @@ export class Dispatcher {
   ) {
     this.handlers.set('initialize', (c) => this.initialize(c));
     this.handlers.set('ping', () => EMPTY);
-    this.handlers.set('tools/list', ({ session }) => ({ tools: this.hooks.visibleTools?.(session, this.tools.list()) ?? this.tools.list() }));
+    this.handlers.set('tools/list', ({ session }) => ({ tools: this.hooks.reduce('filterTools', this.tools.list(), session) }));
     this.handlers.set('logging/setLevel', (c) => this.setLogLevel(c));
     this.handlers.set('cancel', (c) => this.cancelRequest(c));
   }
@@ -91,23 +90,23 @@ export class Dispatcher {
     if (request.method === 'tools/call') return this.callTool(session, request);
     const handler = this.handlers.get(request.method);
     if (handler === undefined) {
-      session.send(errorResponse(request.id, RpcCode.METHOD_NOT_FOUND, `Method not found: ${request.method}`) as JSONRPCMessage);
+      session.send(errorMessage(errorResponse(request.id, Errors.METHOD_NOT_FOUND.rpc, `Method not found: ${request.method}`)));
       return;
     }
     let result: unknown;
     try {
       result = handler({ session, request, params: request.params ?? EMPTY });
     } catch (err) {
-      session.send(toErrorResponse(request.id, err));
+      session.send(errorMessage(toErrorResponse(request.id, err)));
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (r) => session.send(resultResponse(request.id, r)),
-        (err) => session.send(toErrorResponse(request.id, err)),
+        (r) => session.send(resultMessage(request.id, r)),
+        (err) => session.send(errorMessage(toErrorResponse(request.id, err))),
       );
     } else {
-      session.send(resultResponse(request.id, result));
+      session.send(resultMessage(request.id, result));
     }
   }
 
@@ -119,10 +118,8 @@ export class Dispatcher {
       case 'notifications/cancelled': {
         const id = n.params?.requestId;
         const op = isRequestId(id) ? session.operations.get(id) : undefined;
-        if (op) {
-          op.silent = true; // spec: no response for a request cancelled this way
-          op.abort('cancelled', typeof n.params?.reason === 'string' ? n.params.reason : 'cancelled by the client');
-        }
+        // Spec: no response for a request cancelled this way.
+        if (op) this.runner.cancel(op, typeof n.params?.reason === 'string' ? n.params.reason : 'cancelled by the client', { silent: true });
         return;
       }
       case 'ping':
@@ -136,23 +133,26 @@ export class Dispatcher {
   private callTool(session: Session, request: IncomingRequest): void {
     const params = request.params ?? EMPTY;
     const name = params.name;
-    const fail = (code: number, message: string) => session.send(errorResponse(request.id, code, message) as JSONRPCMessage);
-    if (typeof name !== 'string') return fail(RpcCode.INVALID_PARAMS, 'Invalid params: tools/call needs a string "name"');
+    const fail = (code: number, message: string) => session.send(errorMessage(errorResponse(request.id, code, message)));
+    if (typeof name !== 'string') return fail(Errors.INVALID_PARAMS.rpc, 'Invalid params: tools/call needs a string "name"');
     const tool = this.tools.get(name);
-    if (tool === undefined) return fail(RpcCode.INVALID_PARAMS, `Unknown tool: ${name}`);
-    if (session.operations.has(request.id)) return fail(RpcCode.INVALID_REQUEST, `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`);
+    if (tool === undefined) return fail(Errors.INVALID_PARAMS.rpc, `Unknown tool: ${name}`);
+    if (session.operations.has(request.id)) return fail(Errors.INVALID_REQUEST.rpc, `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`);
     const rawArgs = params.arguments;
     if (rawArgs !== undefined && (rawArgs === null || typeof rawArgs !== 'object' || Array.isArray(rawArgs))) {
-      return fail(RpcCode.INVALID_PARAMS, 'Invalid params: "arguments" must be an object');
+      return fail(Errors.INVALID_PARAMS.rpc, 'Invalid params: "arguments" must be an object');
+    }
+    if (this.refusingCalls) {
+      return fail(Errors.SHUTTING_DOWN.rpc, 'Server shutting down: not accepting new calls; retry on another instance or after restart');
     }
     try {
-      this.hooks.beforeToolCall?.(session, name);
+      this.hooks.call('preToolCall', session, name);
     } catch (err) {
-      session.send(toErrorResponse(request.id, err));
+      session.send(errorMessage(toErrorResponse(request.id, err)));
       return;
     }
     const checked = tool.validate(rawArgs);
-    if (!checked.ok) return fail(RpcCode.INVALID_PARAMS, checked.message);
+    if (!checked.ok) return fail(Errors.INVALID_PARAMS.rpc, checked.message);
     const meta = params._meta as { progressToken?: unknown } | undefined;
     const token = meta !== undefined && meta !== null && typeof meta === 'object' ? meta.progressToken : undefined;
     this.runner.start(session, request.id, tool, checked.value, isRequestId(token) ? token : undefined);
@@ -160,10 +160,10 @@ export class Dispatcher {
 
   private initialize({ session, params }: RequestContext): unknown {
     if (session.protocolVersion !== undefined) {
-      throw new RpcError(RpcCode.INVALID_REQUEST, 'Invalid Request: this session is already initialized');
+      throw new RpcError(Errors.INVALID_REQUEST, 'Invalid Request: this session is already initialized');
     }
     const requested = params.protocolVersion;
-    if (typeof requested !== 'string') throw new RpcError(RpcCode.INVALID_PARAMS, 'Invalid params: initialize needs a string "protocolVersion"');
+    if (typeof requested !== 'string') throw new RpcError(Errors.INVALID_PARAMS, 'Invalid params: initialize needs a string "protocolVersion"');
     const version = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
     session.protocolVersion = version;
     session.clientCapabilities = isObject(params.capabilities) ? (params.capabilities as never) : {};
@@ -180,7 +180,7 @@ export class Dispatcher {
   private setLogLevel({ session, params }: RequestContext): unknown {
     const level = params.level;
     if (typeof level !== 'string' || !LOG_LEVELS.includes(level as LoggingLevel)) {
-      throw new RpcError(RpcCode.INVALID_PARAMS, `Invalid params: level must be one of ${LOG_LEVELS.join(', ')}`);
+      throw new RpcError(Errors.INVALID_PARAMS, `Invalid params: level must be one of ${LOG_LEVELS.join(', ')}`);
     }
     session.logLevel = level as LoggingLevel;
     return EMPTY;
@@ -189,21 +189,16 @@ export class Dispatcher {
   /** `cancel { requestId }`: the simpler form some clients send. The call itself then answers "Cancelled". */
   private cancelRequest({ session, params }: RequestContext): unknown {
     const id = params.requestId;
-    if (!isRequestId(id)) throw new RpcError(RpcCode.INVALID_PARAMS, 'Invalid params: cancel needs "requestId" (string or integer)');
+    if (!isRequestId(id)) throw new RpcError(Errors.INVALID_PARAMS, 'Invalid params: cancel needs "requestId" (string or integer)');
     const op = session.operations.get(id);
     if (op === undefined) return { cancelled: false, reason: 'no such request in flight' };
     const reason = typeof params.reason === 'string' ? params.reason : 'cancelled by the client';
     // After this answer has been sent: `{ cancelled: true }` first, then the call's own "Cancelled" result.
-    queueMicrotask(() => op.abort('cancelled', reason));
+    queueMicrotask(() => this.runner.cancel(op, reason, { silent: false }));
     return { cancelled: true };
   }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function toErrorResponse(id: RequestId, err: unknown): JSONRPCMessage {
-  if (err instanceof RpcError) return errorResponse(id, err.code, err.message, err.data) as JSONRPCMessage;
-  return errorResponse(id, RpcCode.INTERNAL_ERROR, 'Internal error') as JSONRPCMessage;
 }

@@ -4,7 +4,7 @@
 // when what they would read changes, at most once per tick (250 ms, so ≤ 4/s per resource).
 //
 // One unref'd timer drives the updates. It runs only while something can change: calls are in flight
-// (a starting call wakes it through the dispatcher's beforeToolCall hook), or someone subscribes to the
+// (a starting call wakes it through the runner's onCallAdmitted hook), or someone subscribes to the
 // stats (sessions come and go without an event to hook, so they are counted on the tick).
 //
 // Who sees what: a principal sees the calls of its own sessions; one with the `admin` scope sees all.
@@ -16,7 +16,7 @@ import type { SessionManager } from '../sessions/session-manager.js';
 import type { Session } from '../sessions/session.js';
 import type { Principal } from '../sessions/principal.js';
 import { ADMIN_SCOPE } from '../auth/tool-scopes.js';
-import { notification } from '../jsonrpc.js';
+import { notificationMessage } from '../outbox/messages.js';
 import type { ResourceRegistry } from './registry.js';
 import { ALL_OPERATIONS, OperationTracker, viewerKeyOf } from './operation-tracker.js';
 import { collectServerStats, statsFingerprint } from './server-stats.js';
@@ -49,7 +49,7 @@ export class LiveResources {
   /** The operations fingerprint each subscriber was last told about. */
   private readonly told = new WeakMap<Session, string>();
   private lastStats = '';
-  /** Sessions that just started a call, to adopt it right after the dispatcher has created it. */
+  /** Sessions that just started a call, to adopt it right after the runner admitted it. */
   private readonly starting = new Set<Session>();
 
   constructor(sources: LiveResourcesSources, options: LiveResourcesOptions = {}) {
@@ -60,7 +60,7 @@ export class LiveResources {
 
   /** Register both resources and the hook that notices starting calls. */
   install(): this {
-    const { resources, dispatcher } = this.sources;
+    const { resources } = this.sources;
     resources.add({
       uri: OPERATIONS_URI,
       name: 'operations',
@@ -85,11 +85,7 @@ export class LiveResources {
         this.ensureTicking();
       },
     });
-    const previous = dispatcher.hooks.beforeToolCall;
-    dispatcher.hooks.beforeToolCall = (session, toolName) => {
-      previous?.(session, toolName);
-      this.callStarting(session);
-    };
+    this.sources.runner.hooks.add('onCallAdmitted', (op) => this.callStarting(op.session));
     return this;
   }
 
@@ -116,8 +112,8 @@ export class LiveResources {
   }
 
   /**
-   * The call is created synchronously after the hook returns; adopt it in a microtask so that even a
-   * call shorter than a tick is listed. A synchronous tool (echo) is done by then and is not listed.
+   * Adopt the call in a microtask, after the runner finished admitting it, so that even a call shorter
+   * than a tick is listed. A synchronous tool (echo) is done by then and is not listed.
    */
   private callStarting(session: Session): void {
     if (this.starting.size === 0) queueMicrotask(this.adoptStarting);
@@ -145,7 +141,7 @@ export class LiveResources {
   private notifyOperations(): void {
     const subscribers = this.sources.resources.subscribersOf(OPERATIONS_URI);
     if (subscribers.size === 0) return;
-    const message = notification('notifications/resources/updated', { uri: OPERATIONS_URI });
+    const message = notificationMessage('notifications/resources/updated', { uri: OPERATIONS_URI });
     for (const session of subscribers) {
       if (session.closed) continue;
       const fingerprint = this.tracker.fingerprint(viewerOf(session.principal));

@@ -4,7 +4,7 @@
 // `realtime://…`) register here like any other and call `notifyUpdated` when they change.
 import type { BlobResourceContents, Resource, ResourceTemplate, TextResourceContents } from '@modelcontextprotocol/sdk/types.js';
 import { RpcCode, RpcError } from '../errors.js';
-import { notification } from '../jsonrpc.js';
+import { notificationMessage } from '../outbox/messages.js';
 import type { Dispatcher } from '../protocol/dispatcher.js';
 import type { Session } from '../sessions/session.js';
 
@@ -121,7 +121,7 @@ export class ResourceRegistry {
   notifyUpdated(uri: string): number {
     const set = this.subscribers.get(uri);
     if (set === undefined) return 0;
-    const message = notification('notifications/resources/updated', { uri });
+    const message = notificationMessage('notifications/resources/updated', { uri });
     let n = 0;
     for (const session of set) {
       if (session.closed) {

@@ -8,7 +8,7 @@ import type { OperationRunner } from '../operations/runner.js';
 export interface ServerStats {
   sessions: Record<TransportKind, number> & {
     total: number;
-    /** Sessions with no connection attached (e.g. a WebSocket waiting to be resumed). */
+    /** Sessions whose connection dropped and that wait for their client to resume them (a WebSocket within its resume window). */
     detached: number;
   };
   calls: {
@@ -30,15 +30,9 @@ export interface StatsSources {
 }
 
 export function collectServerStats({ sessions, runner, startedAtMs }: StatsSources): ServerStats {
-  const byTransport: Record<TransportKind, number> = { ws: 0, sse: 0, streamable: 0 };
+  const { byTransport, detached } = sessions.count();
   let total = 0;
-  let detached = 0;
-  for (const s of sessions.all()) {
-    if (s.closed) continue;
-    byTransport[s.transportKind] = (byTransport[s.transportKind] ?? 0) + 1;
-    total++;
-    if (!s.connected) detached++;
-  }
+  for (const n of Object.values(byTransport)) total += n;
   return {
     sessions: { ...byTransport, total, detached },
     calls: { running: runner.running, queued: runner.queued, queuedSessions: runner.queuedSessions },
@@ -54,5 +48,5 @@ export function collectServerStats({ sessions, runner, startedAtMs }: StatsSourc
  */
 export function statsFingerprint(stats: ServerStats): string {
   const { sessions: s, calls: c } = stats;
-  return `${s.ws}/${s.sse}/${s.streamable}/${s.detached}|${c.running}/${c.queued}`;
+  return `${s.ws}/${s.sse}/${s.streamable}/${s.stdio}/${s.detached}|${c.running}/${c.queued}`;
 }

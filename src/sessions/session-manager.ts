@@ -1,7 +1,6 @@
 // The one registry of live sessions, shared by every transport.
 import { randomUUID } from 'node:crypto';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { Session, type TransportKind } from './session.js';
+import { TRANSPORT_KINDS, type Session, type TransportKind } from './session.js';
 import { samePrincipal, type Principal } from './principal.js';
 
 export class SessionManager {
@@ -25,10 +24,9 @@ export class SessionManager {
     return this.sessions.size >= this.maxSessions;
   }
 
-  create(kind: TransportKind, principal: Principal | undefined, id: string = this.newId()): Session {
-    const session = new Session(id, kind, principal);
-    this.sessions.set(id, session);
-    return session;
+  /** Register a new session (McpCore.createSession builds it). */
+  add(session: Session): void {
+    this.sessions.set(session.id, session);
   }
 
   get(id: string): Session | undefined {
@@ -60,21 +58,15 @@ export class SessionManager {
     return this.sessions.values();
   }
 
-  countByTransport(): Record<TransportKind, number> {
-    const counts: Record<TransportKind, number> = { ws: 0, sse: 0, streamable: 0 };
-    for (const s of this.sessions.values()) counts[s.transportKind]++;
-    return counts;
-  }
-
-  /** Send a notification to every session on every transport. */
-  broadcast(message: JSONRPCMessage): number {
-    let n = 0;
+  /** Open sessions by transport, and how many of them wait detached for their client to resume them. */
+  count(): { byTransport: Record<TransportKind, number>; detached: number } {
+    const byTransport = Object.fromEntries(TRANSPORT_KINDS.map((k) => [k, 0])) as Record<TransportKind, number>;
+    let detached = 0;
     for (const s of this.sessions.values()) {
-      if (!s.closed) {
-        s.send(message);
-        n++;
-      }
+      if (s.closed) continue;
+      byTransport[s.transportKind]++;
+      if (s.detached) detached++;
     }
-    return n;
+    return { byTransport, detached };
   }
 }

@@ -1,40 +1,27 @@
-// One MCP session, independent of how its client is connected: identity, negotiated protocol state,
-// the calls in flight, and the transport it currently speaks through.
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { ClientCapabilities, Implementation, JSONRPCMessage, LoggingLevel, RequestId } from '@modelcontextprotocol/sdk/types.js';
+// One MCP session, independent of how its client is connected: identity, negotiated protocol state, the
+// calls in flight, requests the server sent to the client, and the outbox every outgoing message goes
+// through. The transport that serves it registers how to close it (`binding`).
+import type { ClientCapabilities, Implementation, LoggingLevel, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from './principal.js';
-import { RpcCode } from '../errors.js';
 import type { Operation } from '../operations/operation.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { requestMessage, type OutMessage } from '../outbox/messages.js';
+
+export type TransportKind = 'ws' | 'sse' | 'streamable' | 'stdio';
+export const TRANSPORT_KINDS: readonly TransportKind[] = ['ws', 'sse', 'streamable', 'stdio'];
+
+/** How the session's transport ends it (close its connections, and the session with them). */
+export interface SessionBinding {
+  /** End the session's connections; the transport then ends the session. */
+  close(reason: string): Promise<void>;
+  /** Close because the server is going away (WebSocket: 1001; HTTP streams: end them). */
+  shutdown(reason: string): Promise<void>;
+}
 
 interface PendingRequest {
   resolve(result: unknown): void;
   reject(error: Error): void;
 }
-
-export type TransportKind = 'ws' | 'sse' | 'streamable';
-
-/** An SDK Transport, plus what the server needs for flow control when the transport can tell. */
-export interface SessionTransport extends Transport {
-  /** Bytes queued for the client and not yet handed to the kernel. */
-  readonly bufferedAmount?: number;
-  /** Resolves once the outgoing buffer has drained (or the transport closed). */
-  whenDrained?(): Promise<void>;
-  /** Close because the server is going away (WebSocket: 1001; HTTP streams: end them). */
-  shutdown?(reason: string): Promise<void>;
-  /** True while the client is not keeping up (over the transport's high-water mark). */
-  readonly congested?: boolean;
-  /** Why the transport closed, once it has (used as the abort reason of calls still running). */
-  readonly closeReason?: string;
-  /**
-   * True when the transport itself makes sure a call's last progress notification is handled by the
-   * client before the call's result (WebSocket: a ping/pong barrier; Streamable HTTP: the SDK client
-   * reads event by event). Otherwise the runner leaves a short gap before the result.
-   */
-  readonly ordersProgressBeforeResult?: boolean;
-}
-
-/** Queued bytes above which a transport that does not say otherwise counts as congested. */
-const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
 
 /** MCP log levels in increasing severity (RFC 5424 order). */
 export const LOG_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
@@ -44,6 +31,8 @@ export class Session {
   readonly transportKind: TransportKind;
   readonly principal: Principal | undefined;
   readonly createdAt = Date.now();
+  readonly outbox: Outbox;
+  binding: SessionBinding | undefined;
 
   /** Set by `initialize`. */
   protocolVersion: string | undefined;
@@ -53,74 +42,43 @@ export class Session {
   initialized = false;
   /** Minimum level for `notifications/message`; unset = everything (as the SDK server does). */
   logLevel: LoggingLevel | undefined;
+  /**
+   * True while the session's connection is gone and it waits for its client to resume it (a dropped
+   * WebSocket within its resume window, a legacy SSE session between streams).
+   */
+  detached = false;
+  closed = false;
 
   /** Calls in flight, by request id. */
   readonly operations = new Map<RequestId, Operation>();
-  private transport: SessionTransport | undefined;
-  closed = false;
   /** Requests this server sent to the client (sampling, elicitation, ping), by id. */
   private readonly pending = new Map<RequestId, PendingRequest>();
   private nextRequestId = 0;
 
-  constructor(id: string, transportKind: TransportKind, principal: Principal | undefined) {
+  constructor(id: string, transportKind: TransportKind, principal: Principal | undefined, outbox: (session: Session) => Outbox) {
     this.id = id;
     this.transportKind = transportKind;
     this.principal = principal;
+    this.outbox = outbox(this);
   }
 
-  attach(transport: SessionTransport): void {
-    this.transport = transport;
+  /** Hand a message to the client (see outbox.ts for what happens to it). */
+  send(message: OutMessage): void {
+    this.outbox.push(message);
   }
 
-  detach(): void {
-    this.transport = undefined;
-  }
-
-  /** The transport this session speaks through, if any. */
-  get currentTransport(): SessionTransport | undefined {
-    return this.transport;
-  }
-
+  /** True while a connection of this session is open. */
   get connected(): boolean {
-    return this.transport !== undefined;
-  }
-
-  /** Send a message to the client; silently dropped when no transport is attached. */
-  send(message: JSONRPCMessage, options?: TransportSendOptions): void {
-    const t = this.transport;
-    if (t === undefined) return;
-    let sent: Promise<void>;
-    try {
-      sent = t.send(message, options);
-    } catch (err) {
-      // JSON.stringify threw (a BigInt, a cycle in a tool's result): answer the request instead of crashing.
-      const m = message as { id?: RequestId; result?: unknown; error?: unknown };
-      if (m.id === undefined || !('result' in m || 'error' in m)) return;
-      const why = `Internal error: the result could not be serialized as JSON (${(err as Error).message})`;
-      sent = t.send({ jsonrpc: '2.0', id: m.id, error: { code: RpcCode.INTERNAL_ERROR, message: why } } as JSONRPCMessage, options);
-    }
-    sent.catch(() => {
-      // The transport reports its own failures through onerror/onclose; nothing to do per message.
-    });
-  }
-
-  get bufferedAmount(): number {
-    return this.transport?.bufferedAmount ?? 0;
+    return this.outbox.connected;
   }
 
   /** The client is not keeping up: tools should wait (ctx.checkpoint does). */
   get congested(): boolean {
-    const t = this.transport;
-    if (t === undefined) return false;
-    return t.congested ?? (t.bufferedAmount ?? 0) > DEFAULT_HIGH_WATER_BYTES;
-  }
-
-  get ordersProgressBeforeResult(): boolean {
-    return this.transport?.ordersProgressBeforeResult === true;
+    return this.outbox.congested;
   }
 
   whenDrained(): Promise<void> {
-    return this.transport?.whenDrained?.() ?? Promise.resolve();
+    return this.outbox.whenDrained();
   }
 
   /** True when a message at `level` should reach this session. */
@@ -130,23 +88,47 @@ export class Session {
 
   /**
    * Send a request to the client and wait for its answer (e.g. `sampling/createMessage` during a call).
-   * Rejects with the client's JSON-RPC error, or when the session closes or `signal` aborts.
+   * Rejects with the client's JSON-RPC error, when the session closes, `signal` aborts or `timeoutMs` passes.
    */
-  request(method: string, params: Record<string, unknown> | undefined, options: { relatedRequestId?: RequestId; signal?: AbortSignal } = {}): Promise<unknown> {
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: { relatedRequestId?: RequestId; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<unknown> {
     const id = `s${++this.nextRequestId}`;
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('session closed'));
-      const onAbort = () => {
+      const { signal, timeoutMs } = options;
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
         this.pending.delete(id);
-        reject(options.signal!.reason);
+        signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
       };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const onAbort = () => {
+        done();
+        reject(signal!.reason);
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          done();
+          reject(new Error(`no answer to ${method} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        timer.unref();
+      }
       this.pending.set(id, {
-        resolve: (v) => { options.signal?.removeEventListener('abort', onAbort); resolve(v); },
-        reject: (e) => { options.signal?.removeEventListener('abort', onAbort); reject(e); },
+        resolve: (v) => {
+          done();
+          resolve(v);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
       });
-      const message = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
-      this.send(message as JSONRPCMessage, options.relatedRequestId !== undefined ? { relatedRequestId: options.relatedRequestId } : undefined);
+      this.send(requestMessage(id, method, params, options.relatedRequestId));
     });
   }
 
@@ -154,7 +136,6 @@ export class Session {
   settleRequest(id: RequestId, result: unknown, error: { code: number; message: string; data?: unknown } | undefined): boolean {
     const p = this.pending.get(id);
     if (!p) return false;
-    this.pending.delete(id);
     if (error) p.reject(Object.assign(new Error(error.message), { code: error.code, data: error.data }));
     else p.resolve(result);
     return true;
@@ -162,14 +143,6 @@ export class Session {
 
   /** Reject every request still waiting for the client. */
   rejectPending(reason: Error): void {
-    for (const p of this.pending.values()) p.reject(reason);
-    this.pending.clear();
-  }
-
-  /** Close the transport (if any) as the server goes away. */
-  async closeForShutdown(reason: string): Promise<void> {
-    const t = this.transport;
-    if (t === undefined) return;
-    await (t.shutdown ? t.shutdown(reason) : t.close());
+    for (const p of [...this.pending.values()]) p.reject(reason);
   }
 }

@@ -9,8 +9,10 @@ export interface ProgressUpdate {
   progress: number;
   /** Items in all, when known (enables the ETA). */
   total?: number;
-  /** Short human text, e.g. `batch 42`; the runner appends rate and ETA. */
+  /** Short human text, e.g. `batch 42`; the server puts the count before it and rate and ETA after it. */
   message?: string;
+  /** What is counted, plural (`images`): the rate then reads `350 images/s`. */
+  unit?: string;
 }
 
 export type { ContentBlock };

@@ -1,4 +1,4 @@
-// The real standalone server (`src/server.ts`) as a child process, as `npm start` runs it but from
+// The real standalone server (`plugins/server.ts`) as a child process, as `npm start` runs it but from
 // source through tsx. Every setting is passed explicitly (defaults unless overridden) so a developer's
 // `.env` or shell cannot change what a test sees (real environment variables win over `.env`).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,7 +30,7 @@ export function spawnServer(settings: Record<string, string>): ChildServer {
     else env[name] = String(value);
   }
   Object.assign(env, settings);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'plugins/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -1,6 +1,6 @@
 // Start a real realtime-mcp server on a free loopback port for a test, with optional extra tools.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp } from '../../plugins/standalone.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ToolDefinition } from '../../src/tools/define.js';
 

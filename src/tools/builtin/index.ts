@@ -1,5 +1,5 @@
 import type { ToolDefinition } from '../define.js';
-import { loadConfig, type Config } from '../../config.js';
+import type { Config } from '../../config.js';
 import { echoTool } from './echo.js';
 import { processBatchTool } from './process-batch.js';
 import { createProcessImagesTool } from './process-images.js';
@@ -8,8 +8,5 @@ import { createProcessImagesTool } from './process-images.js';
 export function createBuiltinTools(config: Pick<Config, 'DATA_DIR' | 'IMAGE_CONCURRENCY'>): ToolDefinition<any>[] {
   return [echoTool, processBatchTool, createProcessImagesTool({ dataDir: config.DATA_DIR, concurrency: config.IMAGE_CONCURRENCY })];
 }
-
-/** The built-in tools with the default settings (process_images in ./data). */
-export const builtinTools: ToolDefinition<any>[] = createBuiltinTools(loadConfig({}));
 
 export { echoTool, processBatchTool, createProcessImagesTool };

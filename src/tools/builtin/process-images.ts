@@ -23,12 +23,12 @@ const inputSchema = Type.Object({
   inputDir: Type.String({ minLength: 1, maxLength: 4096, description: 'Folder of images, relative to the server data folder' }),
   outputDir: Type.String({ minLength: 1, maxLength: 4096, description: 'Folder for the resized images (created if missing), relative to the server data folder' }),
   width: Type.Integer({ minimum: 1, maximum: MAX_WIDTH, description: 'Output width in pixels; height keeps the aspect ratio' }),
-  format: Type.Union([Type.Literal('webp'), Type.Literal('jpeg'), Type.Literal('png')], { description: 'Output format' }),
+  format: Type.Optional(Type.Union([Type.Literal('webp'), Type.Literal('jpeg'), Type.Literal('png')], { default: 'webp', description: 'Output format (default webp)' })),
   concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_CONCURRENCY, description: 'Images converted at once (default: the server setting)' })),
 });
 
 /**
- * `process_images { inputDir, outputDir, width, format, concurrency? }`: resizes every image file directly
+ * `process_images { inputDir, outputDir, width, format = webp, concurrency? }`: resizes every image file directly
  * in inputDir into outputDir (same base name, new extension) with sharp, `concurrency` at a time.
  * Progress after every image; "batch N" is the N-th group of `concurrency` finished images. A corrupt or
  * unreadable file is recorded in outputDir/errors.json and the run goes on. On cancel, no new image is
@@ -59,7 +59,7 @@ export function createProcessImagesTool(options: ProcessImagesOptions) {
         throw new RpcError(RpcCode.INVALID_PARAMS, 'Invalid params: outputDir must differ from inputDir (outputs could overwrite inputs)', { argument: 'outputDir', path: args.outputDir });
       }
       const concurrency = args.concurrency ?? options.concurrency;
-      const { items, skipped } = await listImages({ rootReal, inputDir, outputDir, extension: FORMAT_EXTENSION[args.format] });
+      const { items, skipped } = await listImages({ rootReal, inputDir, outputDir, extension: FORMAT_EXTENSION[args.format ?? 'webp'] });
       const total = items.length;
       const signal = ctx.signal;
       const failures: Array<{ path: string; error: string }> = [];
@@ -71,11 +71,11 @@ export function createProcessImagesTool(options: ProcessImagesOptions) {
       const worker = async (): Promise<void> => {
         while (next < total && !signal.aborted) {
           const item = items[next++]!;
-          const error = item.refused ?? (await convertSlot(() => convertImage(item.source, item.target, args.width, args.format)).then(() => undefined, (err) => errorText(err, rootReal)));
+          const error = item.refused ?? (await convertSlot(() => convertImage(item.source, item.target, args.width, args.format ?? 'webp')).then(() => undefined, (err) => errorText(err, rootReal)));
           if (error === undefined) success++;
           else failures.push({ path: item.path, error });
           done++;
-          ctx.progress({ progress: done, total, message: `batch ${Math.ceil(done / concurrency)}` });
+          ctx.progress({ progress: done, total, message: `batch ${Math.ceil(done / concurrency)}`, unit: 'images' });
           try {
             await ctx.checkpoint();
           } catch {

@@ -2,7 +2,7 @@
 // symlink swapped in after the work list was built cannot make us read or write outside DATA_DIR.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 
 export type ImageFormat = 'webp' | 'jpeg' | 'png';
 
@@ -14,11 +14,22 @@ export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 /** Decoded size limit per image (sharp's default is 268 Mpx, too much with several in flight). */
 const MAX_INPUT_PIXELS = 100_000_000;
 
-// A batch reads each file once, so libvips' operation cache only holds memory; sharp's threads per
-// image stay at its default (1 on glibc), parallelism comes from several images in flight.
-sharp.cache(false);
+let loading: Promise<typeof Sharp> | undefined;
+
+/**
+ * sharp, loaded on first use: importing the package (or registering other tools) must not load a native
+ * image library. A batch reads each file once, so libvips' operation cache only holds memory; sharp's
+ * threads per image stay at its default (1 on glibc), parallelism comes from several images in flight.
+ */
+function loadSharp(): Promise<typeof Sharp> {
+  return (loading ??= import('sharp').then((m) => {
+    m.default.cache(false);
+    return m.default;
+  }));
+}
 
 export async function convertImage(source: string, target: string, width: number, format: ImageFormat): Promise<void> {
+  const sharp = await loadSharp();
   const input = await readNoFollow(source);
   let output: Buffer;
   try {

@@ -12,4 +12,4 @@ const DEFAULT_UV_THREADPOOL_SIZE = '8';
 if (existsSync('.env')) process.loadEnvFile('.env');
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = DEFAULT_UV_THREADPOOL_SIZE;
 
-void import('./server.js');
+void import('./server.js').then((server) => server.runServe());

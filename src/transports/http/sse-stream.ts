@@ -2,7 +2,7 @@
 // proxy-safe headers, headers and a first byte sent at once (HTTP/2 proxies and ALBs hold a stream that
 // has sent nothing), an `id` on every event, every event written in one event-loop turn leaving in one
 // chunk (one syscall instead of one per event), and flow control the tool runner can wait on.
-import { whenDrained } from './drain.js';
+import { whenDrained } from '../drain.js';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 /** Headers on every SSE response (shared/notes/peers.md: nginx buffering, no-transform for compressing proxies). */
@@ -87,6 +87,13 @@ export class SseStream {
     this.closed = true;
     this.keepalive?.delete(this);
     this.res.end();
+  }
+
+  /** Drop the connection now, whatever is queued (a client that stopped reading). */
+  destroy(): void {
+    if (this.closed) return;
+    this.pending = '';
+    this.res.destroy();
   }
 
   /** Bytes queued here and in the socket, not yet handed to the kernel. */

@@ -1,14 +1,17 @@
-// The standalone server: `npm start`. Loads config from the environment (and .env), listens, and
-// shuts down gracefully on SIGTERM/SIGINT (exit 0), or exits 1 on a config error with one clear line.
-import { loadConfig, isLoopbackHost, type Config } from './config.js';
-import { ConfigError } from './errors.js';
-import { buildApp } from './app.js';
-import { checkAuthConfig } from './auth/auth-settings.js';
-import { generateDevSecret, mintDevToken } from './auth/dev-token.js';
-import { supportedScopes } from './auth/tool-scopes.js';
-import { parseList } from './auth/lists.js';
+// The standalone server's process: `npm start` (through start.cts) and `realtime-mcp serve`. Loads the
+// settings from the environment (and .env), listens, and shuts down gracefully on SIGTERM/SIGINT
+// (exit 0), or exits 1 on a config error with one clear line.
+import { loadConfig, isLoopbackHost, type Config } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+import { checkAuthConfig } from '../src/auth/auth-settings.js';
+import { generateDevSecret, mintDevToken } from '../src/auth/dev-token.js';
+import { supportedScopes } from '../src/auth/tool-scopes.js';
+import { parseList } from '../src/auth/lists.js';
+import { resourceUrlFor } from '../src/auth/resource.js';
+import { buildApp } from './standalone.js';
+import { pathToFileURL } from 'node:url';
 
-async function main(): Promise<void> {
+export async function serve(): Promise<void> {
   let config: Config;
   let devSecret = false;
   try {
@@ -60,44 +63,54 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-  printBanner(`${host}:${port}`, isLoopbackHost(config.HOST));
+  const tls = config.TLS_CERT_FILE !== '';
+  printBanner(`${host}:${port}`, isLoopbackHost(config.HOST), tls);
   if (devSecret) {
     const token = await mintDevToken({
       secret: config.JWT_SECRET,
-      audience: config.JWT_AUDIENCE || app.mcpAuth.resourceUrl(),
+      audience: config.JWT_AUDIENCE || resourceUrlFor(config.RESOURCE_URL, config.HOST, port, '', config.TLS_CERT_FILE !== ''),
       issuer: config.JWT_ISSUER || undefined,
       scopes: supportedScopes(app.mcp.tools, parseList(config.REQUIRED_SCOPES, true)),
     });
-    printDevToken(`${host}:${port}`, token);
+    printDevToken(`${host}:${port}`, token, tls);
   }
 }
 
-function printDevToken(hostPort: string, token: string): void {
+function printDevToken(hostPort: string, token: string, tls: boolean): void {
+  const http = tls ? 'https' : 'http';
   const lines = [
     '',
     'No JWT_SECRET or JWKS_URL set: using a random development secret for this process (loopback only).',
     'Token (subject "dev", every scope, valid 24 h):',
     `  ${token}`,
     'Try it:',
-    `  curl -s http://${hostPort}/mcp -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\`,
+    `  curl -s ${http}://${hostPort}/mcp -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\`,
     `    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"0"}}}'`,
     `  WebSocket clients: header "Authorization: Bearer <token>", or subprotocols ["mcp", "bearer.<token>"] from a browser.`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-function printBanner(hostPort: string, loopback: boolean): void {
+function printBanner(hostPort: string, loopback: boolean, tls: boolean): void {
+  const [http, ws] = tls ? ['https', 'wss'] : ['http', 'ws'];
   const lines = [
-    `realtime-mcp listening on http://${hostPort}${loopback ? ' (loopback only)' : ''}`,
-    `  WebSocket:    ws://${hostPort}/mcp/ws   (subprotocol "mcp")`,
-    `  Streamable:   http://${hostPort}/mcp`,
-    `  Legacy SSE:   http://${hostPort}/mcp/sse`,
-    `  Health check: curl -s http://${hostPort}/healthz`,
+    `realtime-mcp listening on ${http}://${hostPort}${loopback ? ' (loopback only)' : ''}`,
+    `  WebSocket:    ${ws}://${hostPort}/mcp/ws   (subprotocol "mcp")`,
+    `  Streamable:   ${http}://${hostPort}/mcp`,
+    `  Legacy SSE:   ${http}://${hostPort}/mcp/sse`,
+    `  Dashboard:    ${http}://${hostPort}/dashboard`,
+    `  Health check: curl -s ${http}://${hostPort}/healthz`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main().catch((err) => {
-  process.stderr.write(`realtime-mcp: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+/** Run `serve()` as the process's main job: a startup failure is one line on stderr and exit 1. */
+export function runServe(): void {
+  serve().catch((err) => {
+    process.stderr.write(`realtime-mcp: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+// Run directly (`node dist/plugins/server.js`, `tsx plugins/server.ts`): serve.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runServe();

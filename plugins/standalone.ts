@@ -1,0 +1,81 @@
+// The standalone server: a Fastify app with the process-level concerns (logger, HTTP timeouts, TLS)
+// and the realtime-mcp plugin with every part on (built-in tools, /admin, /metrics, the dashboard),
+// configured from the settings (plugins/server.ts reads them from the environment).
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Config } from '../src/config.js';
+import { parseList } from '../src/auth/lists.js';
+import { DEFAULTS } from '../src/defaults.js';
+import { createCoreFromConfig } from '../src/create-core.js';
+import realtimeMcp, { type RealtimeMcpOptions } from './realtime-mcp.js';
+
+export interface BuildAppOptions extends Pick<RealtimeMcpOptions, 'tools' | 'identity' | 'eventLogs'> {
+  /** Register the built-in tools (default true). */
+  builtinTools?: boolean;
+  /** Where log lines go (default stdout); tests capture them to check that no token is logged. */
+  logStream?: { write(line: string): void };
+}
+
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const trustedProxies = parseList(config.TRUSTED_PROXIES);
+  const app = Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      ...(options.logStream && { stream: options.logStream }),
+      // Tokens never reach the logs, whatever a later serializer adds.
+      redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'headers.authorization', 'headers["sec-websocket-protocol"]'], censor: '[redacted]' },
+    },
+    // Per-request logs would dominate the cost of small MCP POSTs; sessions are logged instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    serverFactory: (handler) => createNodeServer(config, handler),
+    bodyLimit: config.MAX_PAYLOAD_BYTES,
+    return503OnClosing: true,
+    forceCloseConnections: false,
+    // X-Forwarded-For decides request.ip (rate-limit key without auth) only when sent by a listed proxy.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
+  });
+  closeRefusedUpgrades(app);
+  const core = createCoreFromConfig(config, { tools: options.tools, builtinTools: options.builtinTools ?? true, identity: options.identity, logger: app.log, eventLogs: options.eventLogs });
+  // The standalone app keeps a handle on its core (for the process entry, and for tests).
+  app.decorate('mcp', core);
+  await app.register(realtimeMcp, { config, core, admin: true, metrics: true, dashboard: true });
+  return app;
+}
+
+/**
+ * Every upgrade request of the server that is answered over HTTP instead (a 404 for an unknown path,
+ * say) says `Connection: close` and its socket is closed once the answer is out: the socket was taken
+ * from the HTTP server for the upgrade and nothing else would ever close it (the plugin does the same
+ * for its own routes; this covers the rest of the app).
+ */
+function closeRefusedUpgrades(app: FastifyInstance): void {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.headers.upgrade !== undefined) reply.header('connection', 'close');
+    done(null, payload);
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (request.headers.upgrade !== undefined && !request.raw.socket.destroyed) request.raw.socket.destroy();
+    done();
+  });
+}
+
+/**
+ * The Node HTTP(S) server with explicit timeouts: complete headers within HTTP_HEADERS_TIMEOUT_MS, the
+ * whole request within HTTP_BODY_TIMEOUT_MS (a stalled body or dribbled headers cannot hold a socket),
+ * idle keep-alive connections closed after HTTP_KEEP_ALIVE_TIMEOUT_MS, checked every second. The
+ * request timeout ends with the request: SSE responses and WebSockets are not cut by it.
+ */
+function createNodeServer(config: Config, handler: RequestListener): Server {
+  const options = {
+    headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeout: Math.max(config.HTTP_BODY_TIMEOUT_MS, config.HTTP_HEADERS_TIMEOUT_MS),
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: DEFAULTS.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+  };
+  if (config.TLS_CERT_FILE !== '') {
+    return createHttpsServer({ ...options, cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, handler) as unknown as Server;
+  }
+  return createHttpServer(options, handler);
+}

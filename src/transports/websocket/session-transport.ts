@@ -1,0 +1,148 @@
+// A session served over WebSocket, across connections: frames in (the message budget, JSON-RPC parsing,
+// a `session/resume` handover), and what happens when a connection closes. A close the client means
+// (1000, or a close frame without a code) ends the session; a dropped connection (1006, a slow client cut
+// off, anything else) keeps it — and its calls running — for the resume window, during which a new
+// connection can take it over (resume.ts). What goes out is the outbox's business; the connection
+// (connection.ts) frames and writes it.
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { CloseCode, Errors } from '../../errors.js';
+import { errorResponse, parseMessage, type IncomingMessage } from '../../jsonrpc.js';
+import type { MessageRateLimiter, MessageVerdict } from '../../limits/message-rate-limiter.js';
+import { SESSION_STREAM } from '../../outbox/event-log.js';
+import { errorMessage } from '../../outbox/messages.js';
+import type { Session, SessionBinding } from '../../sessions/session.js';
+import type { WebSocketConnection } from './connection.js';
+import { SESSION_RESUME_METHOD, handOver, type Resumable } from './resume.js';
+
+/** Close codes a client sends when it means to end the session (1005: a close frame without a code). */
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.NORMAL, 1005]);
+
+/** What the transport needs from the server core. */
+export interface SessionHost {
+  receive(session: Session, message: IncomingMessage): void;
+  endSession(session: Session, why: string): void;
+}
+
+export interface WebSocketSessionOptions {
+  /** Per-session message budget (HTTP rate limits cannot see frames); none = unlimited. */
+  messageLimit?: MessageRateLimiter;
+  /** How long a dropped session waits for its client (RESUME_WINDOW_MS); 0 = it ends with its connection. */
+  resumeWindowMs: number;
+  /** For `session/resume` on a fresh connection: the caller's resumable session with this id, if any. */
+  findResumable?: (sessionId: string) => Resumable | undefined;
+}
+
+export class WebSocketSessionTransport implements SessionBinding, Resumable {
+  readonly session: Session;
+  private readonly host: SessionHost;
+  private readonly options: WebSocketSessionOptions;
+  private connection: WebSocketConnection | undefined;
+  private framesSeen = 0;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  /** Set when the server closes for good (shutdown, abuse, close()): that close ends the session. */
+  private endOnClose: string | undefined;
+  private ended = false;
+
+  constructor(session: Session, host: SessionHost, connection: WebSocketConnection, options: WebSocketSessionOptions) {
+    this.session = session;
+    this.host = host;
+    this.options = options;
+    session.binding = this;
+    this.attach(connection, 0);
+    this.framesSeen = 0; // a fresh connection: its first message may be `session/resume`
+  }
+
+  /** Serve the session over `connection` (a new session, or a resume after frame `afterSeq`). */
+  attach(connection: WebSocketConnection, afterSeq: number): void {
+    if (this.ended) {
+      connection.close(CloseCode.POLICY_VIOLATION, 'session not found: it ended; start a new session');
+      return;
+    }
+    const previous = this.connection;
+    if (previous !== undefined && previous !== connection) {
+      previous.listen(undefined);
+      this.session.outbox.detach(previous);
+      previous.close(CloseCode.NORMAL, 'session resumed on another connection');
+    }
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    this.session.detached = false;
+    this.connection = connection;
+    this.framesSeen = 1; // a resumed connection cannot hand itself over again
+    connection.listen({ onText: (text) => this.onText(connection, text), onClose: (code) => this.onClose(connection, code) });
+    this.session.outbox.attach(SESSION_STREAM, connection, afterSeq);
+  }
+
+  private onText(connection: WebSocketConnection, text: string): void {
+    const verdict = this.options.messageLimit?.check();
+    if (verdict !== undefined && !verdict.allowed) return this.refuseOverLimit(connection, text, verdict);
+    const parsed = parseMessage(text);
+    if (!parsed.ok) return this.session.send(errorMessage(parsed.response));
+    const m = parsed.message as { method?: string; id?: RequestId; params?: Record<string, unknown> };
+    if (++this.framesSeen === 1 && m.method === SESSION_RESUME_METHOD && m.id !== undefined && this.options.findResumable) {
+      handOver(this.session, connection, m.id, m.params ?? {}, this.options.findResumable, () => this.release(connection));
+      return;
+    }
+    this.host.receive(this.session, parsed.message);
+  }
+
+  /** Over the message budget: requests get -32029 (other messages are dropped); persistent abuse → 1008. */
+  private refuseOverLimit(connection: WebSocketConnection, text: string, verdict: Extract<MessageVerdict, { allowed: false }>): void {
+    if (verdict.close) {
+      this.endOnClose = 'message rate limit exceeded repeatedly';
+      connection.close(Errors.RATE_LIMITED.close!, this.endOnClose);
+      return;
+    }
+    const parsed = parseMessage(text);
+    if (parsed.ok && 'method' in parsed.message && 'id' in parsed.message) {
+      const { retryAfterMs } = verdict;
+      this.session.send(errorMessage(errorResponse(parsed.message.id, Errors.RATE_LIMITED.rpc,
+        `Rate limited: too many messages on this connection; retry in ${retryAfterMs} ms`, { retryAfterMs })));
+    }
+  }
+
+  /** A fresh session hands its connection to a resumed one, and ends without closing it. */
+  private release(connection: WebSocketConnection): void {
+    connection.listen(undefined);
+    this.session.outbox.detach(connection);
+    this.connection = undefined;
+    this.end('connection moved to a resumed session');
+  }
+
+  private onClose(connection: WebSocketConnection, code: number): void {
+    if (connection !== this.connection) return;
+    this.connection = undefined;
+    this.session.outbox.detach(connection);
+    if (this.ended) return;
+    const why = this.endOnClose ?? (FINAL_CLOSE_CODES.has(code) ? 'client closed the session' : undefined);
+    if (why !== undefined || this.options.resumeWindowMs === 0) {
+      this.end(why ?? connection.closedByServer ?? 'client disconnected');
+      return;
+    }
+    // Dropped without a goodbye: keep the session (and its calls) for the resume window.
+    this.session.detached = true;
+    this.resumeTimer = setTimeout(() => this.end('client gone: resume window expired'), this.options.resumeWindowMs);
+    this.resumeTimer.unref();
+  }
+
+  /** Close with 1000 (or `code`); the session ends with it. */
+  async close(reason: string, code: number = CloseCode.NORMAL): Promise<void> {
+    this.endOnClose = reason || 'closed by the server';
+    const connection = this.connection;
+    if (connection === undefined) return this.end(this.endOnClose);
+    connection.close(code, reason);
+  }
+
+  shutdown(reason: string): Promise<void> {
+    return this.close(reason, CloseCode.GOING_AWAY);
+  }
+
+  private end(why: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    this.session.detached = false;
+    this.host.endSession(this.session, why);
+  }
+}
