@@ -18,7 +18,7 @@ import { createJwksKeyResolver, isNoMatchingKey, JWKS_ALGORITHMS } from '../src/
 import { protectedResourceMetadataUrl, resourceUrlFor } from '../src/auth/resource.js';
 import { installToolScopeChecks, METRICS_SCOPE } from '../src/auth/tool-scopes.js';
 import type { Principal } from '../src/sessions/principal.js';
-import { timingSafeEqual } from 'node:crypto';
+import { hasStaticToken } from '../src/auth/static-token.js';
 import { bearerChallenge, type BearerChallenge } from '../src/auth/www-authenticate.js';
 import { Errors, RpcError } from '../src/errors.js';
 import { ANONYMOUS } from '../src/sessions/principal.js';
@@ -49,13 +49,7 @@ declare module 'fastify' {
 /** A principal for a static scrape token (METRICS_TOKEN). */
 const METRICS_TOKEN_PRINCIPAL: Principal = Object.freeze({ subject: 'metrics-token', issuer: undefined, scopes: [METRICS_SCOPE] });
 
-/** True when the request carries the route's static token (`Bearer <token>`, compared in constant time). */
-export function hasStaticToken(request: FastifyRequest, token: Buffer | undefined): boolean {
-  const given = request.headers.authorization;
-  if (token === undefined || given === undefined) return false;
-  const bytes = Buffer.from(given);
-  return bytes.length === token.length && timingSafeEqual(bytes, token);
-}
+
 
 /** Where the hook leaves the token for @fastify/jwt's extractToken (header or subprotocol). */
 const kToken = Symbol('realtime-mcp.token');
@@ -143,7 +137,7 @@ const authGuardPlugin: FastifyPluginAsync = async (app) => {
   };
 
   app.addHook('onRequest', async (request, reply) => {
-    if (hasStaticToken(request, request.routeOptions.config?.staticToken)) {
+    if (hasStaticToken(request.headers, request.routeOptions.config?.staticToken)) {
       request.principal = METRICS_TOKEN_PRINCIPAL;
       return;
     }

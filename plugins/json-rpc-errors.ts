@@ -8,7 +8,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, RpcError } from '../src/errors.js';
-import { parseMessage, type IncomingMessage } from '../src/jsonrpc.js';
 import { toHttpError } from '../src/protocol/render-error.js';
 
 /** How long the rest of an oversized body is read and dropped before the connection is closed anyway. */
@@ -20,8 +19,18 @@ export function sendHttpError(reply: FastifyReply, err: RpcError, headers: Recor
   return reply.code(answer.status).headers(answer.headers).send(answer.body);
 }
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Answer with an error of the table (JSON-RPC body, its HTTP status, Retry-After when it says). */
+    mcpError(err: RpcError, headers?: Record<string, string>): FastifyReply;
+  }
+}
+
 const jsonRpcErrorsPlugin: FastifyPluginAsync = async (app) => {
   const limit = app.mcpConfig.MAX_PAYLOAD_BYTES;
+  app.decorateReply('mcpError', function mcpError(this: FastifyReply, err: RpcError, headers?: Record<string, string>) {
+    return sendHttpError(this, err, headers);
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limit }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err: FastifyError | RpcError, request, reply) => {
@@ -58,27 +67,6 @@ function drainThenClose(request: FastifyRequest): void {
   raw.on('end', () => clearTimeout(timer));
   raw.on('close', () => clearTimeout(timer));
   raw.resume();
-}
-
-/**
- * The one JSON-RPC message of a POST, or undefined after answering the error (415 when not JSON,
- * 400 + -32700 for bad JSON, 400 + -32600 for anything that is not one JSON-RPC message).
- */
-export function readMessage(request: FastifyRequest, reply: FastifyReply): IncomingMessage | undefined {
-  if (!isJson(request.headers['content-type'])) {
-    sendHttpError(reply, new RpcError(Errors.UNSUPPORTED_MEDIA_TYPE, 'Unsupported Media Type: send Content-Type: application/json'));
-    return undefined;
-  }
-  const parsed = parseMessage(typeof request.body === 'string' ? request.body : '');
-  if (!parsed.ok) {
-    reply.code(400).type('application/json').send(JSON.stringify(parsed.response));
-    return undefined;
-  }
-  return parsed.message;
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return contentType !== undefined && /^application\/json\s*(;|$)/i.test(contentType.trim());
 }
 
 export default fp(jsonRpcErrorsPlugin, { fastify: '5.x', name: 'realtime-mcp-json-rpc-errors' });

@@ -16,13 +16,11 @@ import type { Duplex } from 'node:stream';
 import { DEFAULTS } from '../src/defaults.js';
 import { Heartbeat } from '../src/transports/websocket/heartbeat.js';
 
-/** Where the ws route's preHandler leaves the session id for the 101 response. */
-export const kSessionId = Symbol('realtime-mcp.sessionId');
-export type UpgradeRequest = IncomingMessage & { [kSessionId]?: string };
-
 declare module 'fastify' {
   interface FastifyInstance {
     mcpHeartbeat: Heartbeat;
+    /** Put `Mcp-Session-Id: <id>` in this upgrade's 101 response. */
+    mcpSessionIdOnUpgrade(request: IncomingMessage, sessionId: string): void;
   }
 }
 
@@ -63,8 +61,12 @@ const websocketPlugin: FastifyPluginAsync = async (app) => {
   app.server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     if (closing) socket.end(() => socket.destroy());
   });
-  app.websocketServer.on('headers', (headers: string[], req: UpgradeRequest) => {
-    const id = req[kSessionId];
+  const sessionIds = new WeakMap<IncomingMessage, string>();
+  app.decorate('mcpSessionIdOnUpgrade', (request: IncomingMessage, sessionId: string) => {
+    sessionIds.set(request, sessionId);
+  });
+  app.websocketServer.on('headers', (headers: string[], req: IncomingMessage) => {
+    const id = sessionIds.get(req);
     if (id !== undefined) headers.push(`Mcp-Session-Id: ${id}`);
   });
   const heartbeat = new Heartbeat(config.HEARTBEAT_INTERVAL_MS);

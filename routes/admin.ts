@@ -13,7 +13,6 @@ import { isLoopbackHost } from '../src/config.js';
 import { LOG_LEVELS } from '../src/sessions/session.js';
 import { ADMIN_SCOPE } from '../src/auth/tool-scopes.js';
 import { Errors, RpcError } from '../src/errors.js';
-import { sendHttpError } from '../plugins/json-rpc-errors.js';
 
 const MAX_MESSAGE_CHARS = 10_000;
 
@@ -42,10 +41,10 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
     try {
       body = JSON.parse(typeof request.body === 'string' ? request.body : '');
     } catch {
-      return sendHttpError(reply, new RpcError(Errors.PARSE_ERROR, 'Parse error: the body must be JSON { "message": "…", "level"?: "notice" }'));
+      return reply.mcpError(new RpcError(Errors.PARSE_ERROR, 'Parse error: the body must be JSON { "message": "…", "level"?: "notice" }'));
     }
     if (!NotifyBody.Check(body)) {
-      return sendHttpError(reply, new RpcError(Errors.INVALID_PARAMS, `Invalid body: expected { "message": string (1–${MAX_MESSAGE_CHARS} characters), "level"?: one of ${LOG_LEVELS.join(', ')} }`));
+      return reply.mcpError(new RpcError(Errors.INVALID_PARAMS, `Invalid body: expected { "message": string (1–${MAX_MESSAGE_CHARS} characters), "level"?: one of ${LOG_LEVELS.join(', ')} }`));
     }
     const level: LoggingLevel = body.level ?? 'notice';
     const delivered = app.mcp.notifyAll(level, body.message);

@@ -9,7 +9,7 @@ import { Errors, RpcError, retryLater } from '../src/errors.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { parseEventId, SESSION_STREAM } from '../src/outbox/event-log.js';
 import { LegacySseTransport } from '../src/transports/http/legacy-sse-transport.js';
-import { readMessage, sendHttpError } from '../plugins/json-rpc-errors.js';
+import { readMessage } from './json-rpc-body.js';
 import { takeOver } from './take-over.js';
 
 const mcpSseRoutes: FastifyPluginAsync = async (app) => {
@@ -41,7 +41,7 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
       return;
     }
     if (core.sessions.full) {
-      return sendHttpError(reply, retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
+      return reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
     }
     const session = core.createSession('sse', request.principal);
     const transport = new LegacySseTransport(session, core, { idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS, keepalive: app.mcpSseKeepalive });
@@ -53,7 +53,7 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
     const sessionId = (request.query as { sessionId?: unknown }).sessionId;
     const transport = legacyTransport(typeof sessionId === 'string' ? sessionId : undefined, request);
     if (transport === undefined) {
-      return sendHttpError(reply, new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: open a new stream with GET /mcp/sse'));
+      return reply.mcpError(new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: open a new stream with GET /mcp/sse'));
     }
     const message = readMessage(request, reply);
     if (message === undefined) return reply;

@@ -13,7 +13,7 @@ import { StreamableTransport } from '../src/transports/http/streamable-transport
 import { Errors, RpcError, retryLater } from '../src/errors.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { isRequest } from '../src/jsonrpc.js';
-import { readMessage, sendHttpError } from '../plugins/json-rpc-errors.js';
+import { readMessage } from './json-rpc-body.js';
 import { takeOver } from './take-over.js';
 
 const JSON_TYPE = 'application/json';
@@ -27,12 +27,12 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
   function headersOk(request: FastifyRequest, reply: FastifyReply, needs: string[]): boolean {
     const accept = request.headers.accept;
     if (!needs.every((type) => accepts(accept, type))) {
-      sendHttpError(reply, new RpcError(Errors.NOT_ACCEPTABLE, `Not Acceptable: the client must accept ${needs.join(' and ')}`));
+      reply.mcpError(new RpcError(Errors.NOT_ACCEPTABLE, `Not Acceptable: the client must accept ${needs.join(' and ')}`));
       return false;
     }
     const version = request.headers['mcp-protocol-version'];
     if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) {
-      sendHttpError(reply, new RpcError(Errors.INVALID_REQUEST, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`));
+      reply.mcpError(new RpcError(Errors.INVALID_REQUEST, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`));
       return false;
     }
     return true;
@@ -42,12 +42,12 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
   function existing(request: FastifyRequest, reply: FastifyReply): StreamableTransport | undefined {
     const id = request.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
-      sendHttpError(reply, new RpcError(Errors.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required (POST initialize first)'));
+      reply.mcpError(new RpcError(Errors.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required (POST initialize first)'));
       return undefined;
     }
     const binding = core.sessions.getOwned(id, request.principal)?.binding;
     if (!(binding instanceof StreamableTransport) || binding.closed) {
-      sendHttpError(reply, new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended or expired; initialize a new one'));
+      reply.mcpError(new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended or expired; initialize a new one'));
       return undefined;
     }
     return binding;
@@ -67,7 +67,7 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     let transport: StreamableTransport | undefined;
     let created = false;
     if (request.headers['mcp-session-id'] === undefined && isInitialize) {
-      if (core.sessions.full) return sendHttpError(reply, retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
+      if (core.sessions.full) return reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
       transport = createSession(request);
       created = true;
     } else {
@@ -103,7 +103,7 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
 
   // Answered before any body is read (whatever its type or size).
   const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
-    await sendHttpError(reply, new RpcError(Errors.METHOD_NOT_ALLOWED, 'Method Not Allowed: use POST, GET or DELETE'), { allow: 'GET, POST, DELETE' });
+    await reply.mcpError(new RpcError(Errors.METHOD_NOT_ALLOWED, 'Method Not Allowed: use POST, GET or DELETE'), { allow: 'GET, POST, DELETE' });
   };
   app.route({ method: ['PUT', 'PATCH', 'HEAD'], url: '/mcp', onRequest: notAllowed, handler: notAllowed });
 };

@@ -7,16 +7,16 @@
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
-import { kSessionId, type UpgradeRequest } from '../plugins/websocket.js';
-import { sendHttpError } from '../plugins/json-rpc-errors.js';
 import { Errors, RpcError, retryLater } from '../src/errors.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { WebSocketConnection } from '../src/transports/websocket/connection.js';
 import { WebSocketSessionTransport } from '../src/transports/websocket/session-transport.js';
 import { parseLastEventId } from '../src/transports/websocket/resume.js';
 
-const kResume = Symbol('realtime-mcp.resume');
-type ResumingRequest = UpgradeRequest & { [kResume]?: { transport: WebSocketSessionTransport; lastSeq: number } };
+/** What the preHandler decided for an upgrade: a new session's id, or the session it resumes. */
+type Admission = { sessionId: string; resume?: { transport: WebSocketSessionTransport; lastSeq: number } };
+const kAdmission = Symbol('realtime-mcp.admission');
+type AdmittedRequest = FastifyRequest & { [kAdmission]?: Admission };
 
 const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
   const core = app.mcp;
@@ -28,39 +28,40 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     return binding instanceof WebSocketSessionTransport && config.RESUME_WINDOW_MS > 0 ? binding : undefined;
   }
 
+  function admitted(request: FastifyRequest, admission: Admission): void {
+    (request as AdmittedRequest)[kAdmission] = admission;
+    app.mcpSessionIdOnUpgrade(request.raw, admission.sessionId);
+  }
+
   async function admit(request: FastifyRequest, reply: FastifyReply) {
-    const raw = request.raw as ResumingRequest;
     const resumeId = request.headers['mcp-session-id'];
     if (typeof resumeId === 'string') {
       const transport = resumable(resumeId, request);
       if (transport === undefined) {
-        return sendHttpError(reply, new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended, its resume window passed, or it is not yours; connect without Mcp-Session-Id to start a new session'));
+        return reply.mcpError(new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended, its resume window passed, or it is not yours; connect without Mcp-Session-Id to start a new session'));
       }
       const lastSeq = parseLastEventId(headerValue(request.headers['last-event-id']), transport.session);
       if (lastSeq === undefined) {
-        return sendHttpError(reply, new RpcError(Errors.INVALID_REQUEST, 'Last-Event-ID must be the number of frames received from this session (or one of its event ids)'));
+        return reply.mcpError(new RpcError(Errors.INVALID_REQUEST, 'Last-Event-ID must be the number of frames received from this session (or one of its event ids)'));
       }
-      raw[kSessionId] = resumeId;
-      raw[kResume] = { transport, lastSeq };
+      admitted(request, { sessionId: resumeId, resume: { transport, lastSeq } });
       return;
     }
     if (core.sessions.full) {
-      return sendHttpError(reply, retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
+      return reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
     }
-    raw[kSessionId] = core.sessions.newId();
+    admitted(request, { sessionId: core.sessions.newId() });
   }
 
   app.get('/mcp/ws', { websocket: true, preHandler: admit }, (ws, request) => {
-    const raw = request.raw as ResumingRequest;
+    const { sessionId: id, resume } = (request as AdmittedRequest)[kAdmission]!;
     const connection = new WebSocketConnection(ws, request.raw.socket as Socket);
     app.mcpHeartbeat.watch(ws);
-    const resume = raw[kResume];
     if (resume !== undefined) {
       resume.transport.attach(connection, resume.lastSeq);
-      request.log.debug({ session: raw[kSessionId], after: resume.lastSeq }, 'websocket session resumed');
+      request.log.debug({ session: id, after: resume.lastSeq }, 'websocket session resumed');
       return;
     }
-    const id = raw[kSessionId]!;
     const session = core.createSession('ws', request.principal, id);
     new WebSocketSessionTransport(session, core, connection, {
       messageLimit: app.mcpLimits.newMessageLimiter(),

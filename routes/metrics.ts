@@ -12,18 +12,18 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { isLoopbackHost } from '../src/config.js';
 import { ADMIN_SCOPE, METRICS_SCOPE } from '../src/auth/tool-scopes.js';
 import { createServerMetrics } from '../src/metrics/prometheus-metrics.js';
-import { hasStaticToken } from '../plugins/auth.js';
+import { hasStaticToken, staticTokenHeader } from '../src/auth/static-token.js';
 
 const SCRAPE_SCOPES = [METRICS_SCOPE, ADMIN_SCOPE];
 
 const metricsRoutes: FastifyPluginAsync = async (app) => {
   const metrics = createServerMetrics(app.mcp);
   app.addHook('onClose', async () => metrics.close());
-  const staticToken = app.mcpConfig.METRICS_TOKEN === '' ? undefined : Buffer.from(`Bearer ${app.mcpConfig.METRICS_TOKEN}`);
+  const staticToken = staticTokenHeader(app.mcpConfig.METRICS_TOKEN);
 
   async function mayScrape(request: FastifyRequest, reply: FastifyReply) {
     if (request.principal?.scopes.some((s) => SCRAPE_SCOPES.includes(s))) return;
-    if (hasStaticToken(request, staticToken)) return;
+    if (hasStaticToken(request.headers, staticToken)) return;
     if (app.mcpAuth.mode === 'jwt') {
       return app.mcpAuth.challenge(reply, 403, { error: 'insufficient_scope', scopes: [METRICS_SCOPE], description: 'missing scope: metrics (or admin)' });
     }
