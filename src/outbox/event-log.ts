@@ -32,6 +32,11 @@ export interface EventLog {
   lastSeq(stream: string): number;
   /** The kept events of `stream` after `afterSeq`, and the responses lost after it. */
   replay(stream: string, afterSeq: number): ReplayResult | Promise<ReplayResult>;
+  /**
+   * Before a node writes the session stream of a session that another node wrote so far (a claim after
+   * a node was lost, a handover): load the numbers to continue from. A new session's log needs none.
+   */
+  open?(): Promise<void>;
   /** Forget everything (the session ended). */
   close(): void;
 }
