@@ -7,7 +7,7 @@ import { ConfigSchema, loadConfig, type Config, type ConfigKey } from '../src/co
 import type { McpCore } from '../src/mcp-core.js';
 import type { ServerIdentity } from '../src/protocol/dispatcher.js';
 import type { ToolDefinition } from '../src/tools/define.js';
-import type { EventLogFactory } from '../src/outbox/event-log.js';
+import type { Stores } from '../src/stores/types.js';
 
 /** Settings that live under `auth`, with their option names. */
 const AUTH_KEYS = {
@@ -60,11 +60,11 @@ export interface RealtimeMcpOptions extends SettingOptions {
   config?: Partial<Config>;
   /** Bring your own core (advanced: to keep a handle on it, or share it); `tools`/`builtinTools`/`identity` then do not apply. */
   core?: McpCore;
-  /** Where sessions record what they send (default: in memory). */
-  eventLogs?: EventLogFactory;
+  /** Where sessions, event logs and cluster state live (default: in memory; STORE=redis in the standalone server). */
+  stores?: Stores;
 }
 
-const OWN_OPTIONS = new Set(['prefix', 'tools', 'builtinTools', 'auth', 'metrics', 'admin', 'dashboard', 'identity', 'config', 'core', 'eventLogs', 'logLevel', 'logSerializers']);
+const OWN_OPTIONS = new Set(['prefix', 'tools', 'builtinTools', 'auth', 'metrics', 'admin', 'dashboard', 'identity', 'config', 'core', 'stores', 'logLevel', 'logSerializers']);
 
 function camel(key: string): string {
   return key.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());

@@ -50,8 +50,9 @@ const realtimeMcp: FastifyPluginAsync<RealtimeMcpOptions> = async (app, opts) =>
     builtinTools: opts.builtinTools ?? false,
     identity: opts.identity,
     logger: app.log,
-    eventLogs: opts.eventLogs,
+    stores: opts.stores,
   });
+  await core.start();
   decorateCore(app, core);
   app.decorate('mcpConfig', config);
   app.decorateRequest('principal', undefined);

@@ -11,7 +11,7 @@ import { DEFAULTS } from '../src/defaults.js';
 import { createCoreFromConfig } from '../src/create-core.js';
 import realtimeMcp, { type RealtimeMcpOptions } from './realtime-mcp.js';
 
-export interface BuildAppOptions extends Pick<RealtimeMcpOptions, 'tools' | 'identity' | 'eventLogs'> {
+export interface BuildAppOptions extends Pick<RealtimeMcpOptions, 'tools' | 'identity' | 'stores'> {
   /** Register the built-in tools (default true). */
   builtinTools?: boolean;
   /** Where log lines go (default stdout); tests capture them to check that no token is logged. */
@@ -37,7 +37,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
   });
   closeRefusedUpgrades(app);
-  const core = createCoreFromConfig(config, { tools: options.tools, builtinTools: options.builtinTools ?? true, identity: options.identity, logger: app.log, eventLogs: options.eventLogs });
+  const core = createCoreFromConfig(config, { tools: options.tools, builtinTools: options.builtinTools ?? true, identity: options.identity, logger: app.log, stores: options.stores });
   // The standalone app keeps a handle on its core (for the process entry, and for tests).
   app.decorate('mcp', core);
   await app.register(realtimeMcp, { config, core, admin: true, metrics: true, dashboard: true });

@@ -9,6 +9,7 @@ import { Errors, RpcError, retryLater } from '../src/errors.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { parseEventId, SESSION_STREAM } from '../src/outbox/event-log.js';
 import { LegacySseTransport } from '../src/transports/http/legacy-sse-transport.js';
+import type { Session } from '../src/sessions/session.js';
 import { readMessage } from './json-rpc-body.js';
 import { takeOver } from './take-over.js';
 
@@ -16,24 +17,27 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
   const core = app.mcp;
   const config = app.mcpConfig;
 
-  /** The caller's legacy session named by Mcp-Session-Id / sessionId, if it is one. */
-  function legacyTransport(sessionId: string | undefined, request: FastifyRequest): LegacySseTransport | undefined {
-    const binding = sessionId === undefined ? undefined : core.sessions.getOwned(sessionId, request.principal)?.binding;
-    return binding instanceof LegacySseTransport && !binding.closed ? binding : undefined;
+  const transportOptions = { idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS, keepalive: app.mcpSseKeepalive };
+
+  /** The legacy transport of a session (a session served here from another node's record gets one now). */
+  function legacyTransport(session: Session | undefined): LegacySseTransport | undefined {
+    if (session === undefined || session.closed || session.transportKind !== 'sse') return undefined;
+    const binding = session.binding instanceof LegacySseTransport ? session.binding : new LegacySseTransport(session, core, transportOptions);
+    return binding.closed ? undefined : binding;
   }
 
-  /** The caller's legacy session named by a Last-Event-ID, with the number to replay after. */
-  function resumable(request: FastifyRequest): { transport: LegacySseTransport; seq: number } | undefined {
+  /** The caller's legacy session named by a Last-Event-ID (its stream comes here), with the number to replay after. */
+  async function resumable(request: FastifyRequest): Promise<{ transport: LegacySseTransport; seq: number } | undefined> {
     const lastEventId = request.headers['last-event-id'];
     const id = typeof lastEventId === 'string' ? parseEventId(lastEventId) : undefined;
     if (id === undefined || id.stream !== SESSION_STREAM) return undefined;
-    const transport = legacyTransport(id.sessionId, request);
+    const transport = legacyTransport(await core.ownSession(id.sessionId, request.principal));
     return transport !== undefined && id.seq <= transport.session.outbox.lastSeq(SESSION_STREAM) ? { transport, seq: id.seq } : undefined;
   }
 
-  app.get('/mcp/sse', { exposeHeadRoute: false, config: { opensStream: true } }, (request, reply) => {
+  app.get('/mcp/sse', { exposeHeadRoute: false, config: { opensStream: true } }, async (request, reply) => {
     const endpointPath = request.url.split('?')[0]!.replace(/\/sse\/?$/, '/messages');
-    const resume = resumable(request);
+    const resume = await resumable(request);
     if (resume !== undefined) {
       const { transport, seq } = resume;
       transport.attachStream(takeOver(reply), `${endpointPath}?sessionId=${transport.session.id}`, {}, seq);
@@ -44,20 +48,21 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
       return reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
     }
     const session = core.createSession('sse', request.principal);
-    const transport = new LegacySseTransport(session, core, { idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS, keepalive: app.mcpSseKeepalive });
+    const transport = new LegacySseTransport(session, core, transportOptions);
     transport.attachStream(takeOver(reply), `${endpointPath}?sessionId=${session.id}`, {});
     request.log.debug({ session: session.id }, 'sse session opened');
   });
 
-  app.post('/mcp/messages', (request, reply) => {
+  app.post('/mcp/messages', async (request, reply) => {
     const sessionId = (request.query as { sessionId?: unknown }).sessionId;
-    const transport = legacyTransport(typeof sessionId === 'string' ? sessionId : undefined, request);
+    const transport = legacyTransport(typeof sessionId === 'string' ? await core.findSession(sessionId, request.principal) : undefined);
     if (transport === undefined) {
       return reply.mcpError(new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: open a new stream with GET /mcp/sse'));
     }
     const message = readMessage(request, reply);
     if (message === undefined) return reply;
     reply.code(202).send();
+    core.touch(transport.session);
     transport.receive(message);
     return reply;
   });

@@ -38,28 +38,38 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     return true;
   }
 
-  /** The caller's session named by Mcp-Session-Id, or undefined after answering 400/404. */
-  function existing(request: FastifyRequest, reply: FastifyReply): StreamableTransport | undefined {
+  const transportOptions = { idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS, keepalive: app.mcpSseKeepalive };
+
+  /**
+   * The caller's session named by Mcp-Session-Id, or undefined after answering 400/404. With several
+   * nodes, a session created elsewhere is served here from its record; `own` makes this node its owner
+   * (a GET: the session stream comes here).
+   */
+  async function existing(request: FastifyRequest, reply: FastifyReply, own = false): Promise<StreamableTransport | undefined> {
     const id = request.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       reply.mcpError(new RpcError(Errors.INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required (POST initialize first)'));
       return undefined;
     }
-    const binding = core.sessions.getOwned(id, request.principal)?.binding;
-    if (!(binding instanceof StreamableTransport) || binding.closed) {
+    const session = own ? await core.ownSession(id, request.principal) : await core.findSession(id, request.principal);
+    const binding = session === undefined || session.transportKind !== 'streamable' || session.closed
+      ? undefined
+      : session.binding instanceof StreamableTransport ? session.binding : new StreamableTransport(session, core, transportOptions);
+    if (binding === undefined || binding.closed) {
       reply.mcpError(new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended or expired; initialize a new one'));
       return undefined;
     }
+    core.touch(binding.session);
     return binding;
   }
 
   function createSession(request: FastifyRequest): StreamableTransport {
     const session = core.createSession('streamable', request.principal);
     request.log.debug({ session: session.id }, 'streamable session opened');
-    return new StreamableTransport(session, core, { idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_MS, keepalive: app.mcpSseKeepalive });
+    return new StreamableTransport(session, core, transportOptions);
   }
 
-  app.post('/mcp', (request, reply) => {
+  app.post('/mcp', async (request, reply) => {
     if (!headersOk(request, reply, [JSON_TYPE, SSE_TYPE])) return reply;
     const message = readMessage(request, reply);
     if (message === undefined) return reply;
@@ -71,7 +81,7 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
       transport = createSession(request);
       created = true;
     } else {
-      transport = existing(request, reply);
+      transport = await existing(request, reply);
       if (transport === undefined) return reply;
     }
     if (isRequest(message)) {
@@ -85,18 +95,18 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     return reply;
   });
 
-  app.get('/mcp', { exposeHeadRoute: false, config: { opensStream: true } }, (request, reply) => {
+  app.get('/mcp', { exposeHeadRoute: false, config: { opensStream: true } }, async (request, reply) => {
     if (!headersOk(request, reply, [SSE_TYPE])) return reply;
-    const transport = existing(request, reply);
+    const transport = await existing(request, reply, true);
     if (transport === undefined) return reply;
     const lastEventId = request.headers['last-event-id'];
     transport.openStream(takeOver(reply), typeof lastEventId === 'string' ? lastEventId : undefined);
   });
 
-  app.delete('/mcp', (request, reply) => {
-    const transport = existing(request, reply);
+  app.delete('/mcp', async (request, reply) => {
+    const transport = await existing(request, reply);
     if (transport === undefined) return reply;
-    void transport.close('deleted by the client');
+    core.deleteSession(transport.session, 'deleted by the client');
     request.log.debug({ session: transport.session.id }, 'streamable session deleted by the client');
     return reply.code(200).send();
   });

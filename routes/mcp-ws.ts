@@ -22,10 +22,23 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
   const core = app.mcp;
   const config = app.mcpConfig;
 
-  /** The WebSocket transport of a live session `request`'s principal may resume, else undefined. */
-  function resumable(sessionId: string, request: FastifyRequest): WebSocketSessionTransport | undefined {
-    const binding = core.sessions.getOwned(sessionId, request.principal)?.binding;
-    return binding instanceof WebSocketSessionTransport && config.RESUME_WINDOW_MS > 0 ? binding : undefined;
+  const sessionOptions = (request: FastifyRequest) => ({
+    messageLimit: app.mcpLimits.newMessageLimiter(),
+    resumeWindowMs: config.EVENT_BUFFER_EVENTS > 0 ? config.RESUME_WINDOW_MS : 0,
+    findResumable: (sessionId: string) => resumable(sessionId, request),
+  });
+
+  /**
+   * The WebSocket transport of a live session `request`'s principal may resume, else undefined. The
+   * session becomes this node's (with several nodes: claimed from a lost node, or handed over).
+   */
+  async function resumable(sessionId: string, request: FastifyRequest): Promise<WebSocketSessionTransport | undefined> {
+    if (config.RESUME_WINDOW_MS === 0) return undefined;
+    const session = await core.ownSession(sessionId, request.principal);
+    if (session === undefined || session.transportKind !== 'ws' || session.closed) return undefined;
+    const binding = session.binding;
+    if (binding instanceof WebSocketSessionTransport) return binding;
+    return new WebSocketSessionTransport(session, core, sessionOptions(request)); // claimed from another node
   }
 
   function admitted(request: FastifyRequest, admission: Admission): void {
@@ -36,7 +49,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
   async function admit(request: FastifyRequest, reply: FastifyReply) {
     const resumeId = request.headers['mcp-session-id'];
     if (typeof resumeId === 'string') {
-      const transport = resumable(resumeId, request);
+      const transport = await resumable(resumeId, request);
       if (transport === undefined) {
         return reply.mcpError(new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended, its resume window passed, or it is not yours; connect without Mcp-Session-Id to start a new session'));
       }
@@ -63,11 +76,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
       return;
     }
     const session = core.createSession('ws', request.principal, id);
-    new WebSocketSessionTransport(session, core, connection, {
-      messageLimit: app.mcpLimits.newMessageLimiter(),
-      resumeWindowMs: config.EVENT_BUFFER_EVENTS > 0 ? config.RESUME_WINDOW_MS : 0,
-      findResumable: (sessionId) => resumable(sessionId, request),
-    });
+    new WebSocketSessionTransport(session, core, sessionOptions(request), connection);
     request.log.debug({ session: id }, 'websocket session opened');
   });
 };

@@ -7,8 +7,8 @@ import type { ServerIdentity } from './protocol/dispatcher.js';
 import type { ToolDefinition } from './tools/define.js';
 import { createBuiltinTools } from './tools/builtin/index.js';
 import { conformanceTools, installConformanceFixtures } from './fixtures/conformance.js';
-import { MemoryEventLogFactory } from './outbox/memory-event-log.js';
-import type { EventLogFactory } from './outbox/event-log.js';
+import { createMemoryStores } from './stores/memory/memory-stores.js';
+import type { Stores } from './stores/types.js';
 import { PACKAGE } from './version.js';
 
 export interface CoreExtras {
@@ -19,8 +19,8 @@ export interface CoreExtras {
   /** Server name/version/title/instructions announced in `initialize`. */
   identity?: Partial<ServerIdentity>;
   logger?: CoreLogger;
-  /** Where sessions record what they send (default: in memory, EVENT_BUFFER_EVENTS/EVENT_BUFFER_BYTES). */
-  eventLogs?: EventLogFactory;
+  /** Where sessions, event logs and cluster state live (default: in memory, EVENT_BUFFER_EVENTS/EVENT_BUFFER_BYTES). */
+  stores?: Stores;
 }
 
 export function createCoreFromConfig(config: Config, extras: CoreExtras = {}): McpCore {
@@ -40,7 +40,7 @@ export function createCoreFromConfig(config: Config, extras: CoreExtras = {}): M
       maxQueuedPerSession: config.MAX_QUEUED_PER_SESSION,
       defaultTimeoutMs: config.TOOL_TIMEOUT_MS,
     },
-    eventLogs: extras.eventLogs ?? new MemoryEventLogFactory({ maxEvents: config.EVENT_BUFFER_EVENTS, maxBytes: config.EVENT_BUFFER_BYTES }),
+    stores: extras.stores ?? createMemoryStores({ eventLog: { maxEvents: config.EVENT_BUFFER_EVENTS, maxBytes: config.EVENT_BUFFER_BYTES } }),
     outbox: { highWaterBytes: config.SEND_HIGH_WATER_BYTES, slowClientTimeoutMs: config.SLOW_CLIENT_TIMEOUT_MS },
     logger: extras.logger,
   });

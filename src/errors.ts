@@ -69,6 +69,10 @@ export const Errors = table({
   TOO_MANY_SESSIONS: { rpc: -32030, http: 503 },
   /** The session's replay log no longer holds this request's result (resume after overflow). */
   RESULT_LOST: { rpc: -32031, http: 410 },
+  /** The server node that ran this call stopped (scale-out); `data.lastProgress` says how far it got. */
+  NODE_LOST: { rpc: -32032, http: 503 },
+  /** A store the request needs (Redis, with STORE=redis) is unreachable; retry shortly. */
+  STORE_UNAVAILABLE: { rpc: -32013, http: 503 },
 });
 export type ErrorName = keyof typeof Errors;
 

@@ -18,8 +18,9 @@ import { LiveResources } from './resources/live-resources.js';
 import type { ToolDefinition } from './tools/define.js';
 import { Outbox } from './outbox/outbox.js';
 import { logMessage, notificationMessage } from './outbox/messages.js';
-import type { EventLogFactory } from './outbox/event-log.js';
-import { MemoryEventLogFactory } from './outbox/memory-event-log.js';
+import { Cluster } from './cluster/cluster.js';
+import { createMemoryStores } from './stores/memory/memory-stores.js';
+import type { SessionPatch, SessionRecord, Stores } from './stores/types.js';
 
 export interface CoreLogger {
   debug(obj: object, msg: string): void;
@@ -35,8 +36,8 @@ export interface McpCoreOptions {
   maxSessions?: number;
   /** Concurrency limits, queue bound and default tool timeout (defaults: DEFAULT_LIMITS). */
   limits?: Partial<RunnerLimits>;
-  /** Where sessions record what they send, for resume (default: in memory, EVENT_BUFFER_* defaults). */
-  eventLogs?: EventLogFactory;
+  /** Where sessions, their event logs and cluster state live (default: in memory, one node). */
+  stores?: Stores;
   /** Backpressure and ordering (SEND_HIGH_WATER_BYTES, SLOW_CLIENT_TIMEOUT_MS, ORDERING_BARRIER_TIMEOUT_MS). */
   outbox?: { highWaterBytes?: number; slowClientTimeoutMs?: number; barrierTimeoutMs?: number };
   logger?: CoreLogger;
@@ -55,7 +56,9 @@ export class McpCore {
   readonly live: LiveResources;
   readonly identity: ServerIdentity;
   readonly logger: CoreLogger | undefined;
-  private readonly eventLogs: EventLogFactory;
+  readonly stores: Stores;
+  /** Sessions across nodes (a no-op layer with the in-memory stores). */
+  readonly cluster: Cluster;
   private readonly outboxOptions: Required<NonNullable<McpCoreOptions['outbox']>>;
   private shuttingDownFlag = false;
 
@@ -67,7 +70,7 @@ export class McpCore {
     this.sessions = new SessionManager({ maxSessions: options.maxSessions ?? DEFAULTS.MAX_SESSIONS });
     this.sessions.onForeignUse = (session, caller) =>
       this.logger?.warn({ session: session.id, owner: session.principal?.subject, caller: caller?.subject }, 'session id used by another principal: answered as unknown');
-    this.eventLogs = options.eventLogs ?? new MemoryEventLogFactory();
+    this.stores = options.stores ?? createMemoryStores();
     this.outboxOptions = {
       highWaterBytes: options.outbox?.highWaterBytes ?? DEFAULTS.SEND_HIGH_WATER_BYTES,
       slowClientTimeoutMs: options.outbox?.slowClientTimeoutMs ?? DEFAULTS.SLOW_CLIENT_TIMEOUT_MS,
@@ -79,26 +82,96 @@ export class McpCore {
     this.prompts.install(this.dispatcher);
     installCompletions(this.dispatcher, this.prompts, this.resources);
     this.live = new LiveResources(this).install();
+    this.cluster = new Cluster(this.stores, {
+      sessions: this.sessions,
+      runner: this.runner,
+      logger: this.logger,
+      materialize: (record) => this.materialize(record),
+      endSession: (session, why) => this.endSession(session, why),
+      notifyLocal: (level, data) => this.notifyLocal(level as LoggingLevel, data),
+      applyPatch: (session, patch) => this.applyPatch(session, patch),
+    });
+    // State a client changes is stored before the answer leaves, so its next request may land on any node.
+    this.dispatcher.onSessionChange = (session, patch) => this.cluster.persist(session, patch);
+    if (this.cluster.enabled) {
+      this.dispatcher.cancelElsewhere = (session, requestId, reason, silent) => this.cluster.cancelElsewhere(session, requestId, reason, silent);
+      this.resources.onSubscriptionsChange = (session, uris) => this.cluster.persist(session, { subscriptions: uris });
+    }
+  }
+
+  private started: Promise<void> | undefined;
+
+  /** Connect to the stores' bus, before serving (once; later calls return the same promise). */
+  start(): Promise<void> {
+    return (this.started ??= this.cluster.start());
+  }
+
+  /** The node this core runs as (one id per process). */
+  get nodeId(): string {
+    return this.stores.nodes.id;
   }
 
   get shuttingDown(): boolean {
     return this.shuttingDownFlag;
   }
 
-  /** A new session for a transport to serve (it sets `session.binding`). */
+  /**
+   * A new session for a transport to serve (it sets `session.binding`). Its record is stored for other
+   * nodes (`session.registered` resolves once they can read it).
+   */
   createSession(kind: TransportKind, principal: Principal | undefined, id: string = this.sessions.newId()): Session {
+    const session = this.newSession(id, kind, principal);
+    this.sessions.add(session);
+    session.registered = this.cluster.register(session).catch((err: Error) => {
+      this.logger?.warn({ session: id, err: err.message }, 'could not store the session record');
+    });
+    return session;
+  }
+
+  /** The session `id` if `principal` may use it: local, or (several nodes) served here from its record. */
+  findSession(id: string, principal: Principal | undefined): Promise<Session | undefined> {
+    return this.cluster.find(id, principal);
+  }
+
+  /** The session `id`, owned by this node from now on (its client reconnects its stream here). */
+  ownSession(id: string, principal: Principal | undefined): Promise<Session | undefined> {
+    return this.cluster.own(id, principal);
+  }
+
+  /** A request of the session arrived (keeps its record alive across nodes). */
+  touch(session: Session): void {
+    this.cluster.touch(session);
+  }
+
+  private newSession(id: string, kind: TransportKind, principal: Principal | undefined): Session {
     const { highWaterBytes, slowClientTimeoutMs, barrierTimeoutMs } = this.outboxOptions;
-    const session = new Session(id, kind, principal, (s) => new Outbox(this.eventLogs.create(id), {
+    return new Session(id, kind, principal, (s) => new Outbox(this.stores.eventLogs.create(id), {
       highWaterBytes,
       slowClientTimeoutMs,
       loggerName: this.identity.name,
+      streamPrefix: this.cluster?.enabled ? `${this.stores.nodes.id}-` : '',
       // Any answer, an error included, means the client handled what came before the ping.
       ping: () => s.request('ping', undefined, { timeoutMs: barrierTimeoutMs }).catch((err: { code?: unknown }) => {
         if (typeof err?.code !== 'number') throw err;
       }),
     }));
-    this.sessions.add(session);
+  }
+
+  /** A local Session object for a session created elsewhere (its record), not registered anywhere yet. */
+  private materialize(record: SessionRecord): Session {
+    const session = this.newSession(record.id, record.kind, record.principal);
+    this.applyPatch(session, record);
     return session;
+  }
+
+  /** Apply stored state to a local session object. */
+  private applyPatch(session: Session, patch: SessionPatch): void {
+    if ('protocolVersion' in patch) session.protocolVersion = patch.protocolVersion;
+    if ('clientInfo' in patch) session.clientInfo = patch.clientInfo;
+    if ('clientCapabilities' in patch) session.clientCapabilities = patch.clientCapabilities;
+    if ('logLevel' in patch) session.logLevel = patch.logLevel;
+    if (patch.initialized !== undefined) session.initialized = patch.initialized;
+    if (patch.subscriptions !== undefined) this.resources.restoreSubscriptions(session, patch.subscriptions);
   }
 
   /** One structurally valid message from a session's client. */
@@ -107,15 +180,31 @@ export class McpCore {
     this.dispatcher.handle(session, message);
   }
 
-  /** Abort a session's calls and forget it (its transport has closed). */
+  /** Abort a session's calls and forget it (its transport has closed). A replica is only dropped here. */
   endSession(session: Session, why: string): void {
     if (session.closed) return;
+    if (this.cluster.isReplica(session)) {
+      this.cluster.dropReplica(session);
+      return;
+    }
     this.runner.abortSession(session, 'disconnected', why);
     session.rejectPending(new Error(why));
     this.sessions.delete(session);
     session.outbox.close();
     this.resources.forget(session);
+    this.cluster.ended(session);
     this.logger?.debug({ session: session.id, why }, 'session ended');
+  }
+
+  /** End a session for good, whichever node serves it (a client's DELETE). */
+  deleteSession(session: Session, why: string): void {
+    if (this.cluster.isReplica(session)) {
+      this.cluster.dropReplica(session);
+      this.cluster.ended(session); // the owner and every other node end it too
+      return;
+    }
+    if (session.binding !== undefined) void session.binding.close(why);
+    else this.endSession(session, why);
   }
 
   /** Send a notification to every session on every transport; returns how many it reached. */
@@ -131,10 +220,15 @@ export class McpCore {
   }
 
   /**
-   * Send `notifications/message` to every session whose log level lets `level` through (all of them
-   * until a client sets one); returns how many it reached. Used by `POST /admin/notify`.
+   * Send `notifications/message` to every session of every node whose log level lets `level` through (all
+   * of them until a client sets one); returns how many it reached on this node. Used by `POST /admin/notify`.
    */
   notifyAll(level: LoggingLevel, data: unknown): number {
+    return this.cluster.notifyAll(level, data);
+  }
+
+  /** `notifyAll` for the sessions this node owns. */
+  private notifyLocal(level: LoggingLevel, data: unknown): number {
     const message = logMessage({ level, logger: this.identity.name, data });
     let delivered = 0;
     for (const session of this.sessions.all()) {
@@ -155,7 +249,7 @@ export class McpCore {
     // Calls in flight get the grace period; new ones are refused rather than started and cut off.
     this.dispatcher.refusingCalls = true;
     const inflight = this.runner.size;
-    this.notifyAll('warning', `Server is shutting down; calls in flight get up to ${Math.round(graceMs / 1000)} s to finish.`);
+    this.notifyLocal('warning', `Server is shutting down; calls in flight get up to ${Math.round(graceMs / 1000)} s to finish.`);
     this.logger?.info({ sessions: this.sessions.size, inflight, graceMs }, 'shutting down');
     const idle = await this.runner.whenIdle(graceMs);
     if (!idle) {
@@ -174,5 +268,6 @@ export class McpCore {
     }
     await Promise.allSettled(closing);
     this.live.close();
+    this.cluster.stop();
   }
 }

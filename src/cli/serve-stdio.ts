@@ -33,6 +33,7 @@ export async function serveStdio(): Promise<number> {
   }
   const logger = stderrLogger(config.LOG_LEVEL);
   const core = createCoreFromConfig(config, { builtinTools: true, logger });
+  await core.start();
   const session = core.createSession('stdio', undefined);
   const transport = new StdioTransport(session, core, process.stdin, process.stdout, { maxLineBytes: config.MAX_PAYLOAD_BYTES });
   const stop = () => void core.shutdown(config.SHUTDOWN_GRACE_MS).then(() => process.exit(0));

@@ -59,6 +59,8 @@ export class Operation implements ToolContext {
   /** The last progress the handler reported (recorded with or without a progress token). */
   lastProgress: number | undefined;
   lastTotal: number | undefined;
+  /** The progress last written to the shared store (scale-out), to write only changes. */
+  recordedProgress: number | undefined;
   /** Content sent with `stream()`, to be put before the handler's own content in the result. */
   streamed: ContentBlock[] | undefined;
   /** The timeout timer, only for calls that have a timeout. */

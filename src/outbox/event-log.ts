@@ -37,6 +37,8 @@ export interface EventLog {
    * a node was lost, a handover): load the numbers to continue from. A new session's log needs none.
    */
   open?(): Promise<void>;
+  /** Resolves once everything appended so far is stored where other nodes read it (logs that batch writes). */
+  flush?(): Promise<void>;
   /** Forget everything (the session ended). */
   close(): void;
 }

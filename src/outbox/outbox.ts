@@ -34,6 +34,8 @@ export interface OutboxOptions extends Partial<BackpressureOptions> {
   ping: () => Promise<unknown>;
   /** Name given to the `notifications/message` that reports dropped log messages. */
   loggerName?: string;
+  /** Prefix of request stream names (`<prefix>1`, `<prefix>2`, …): the node id when several nodes write one session's log. */
+  streamPrefix?: string;
 }
 
 export class Outbox {
@@ -50,6 +52,10 @@ export class Outbox {
   private sessionDelivered = 0;
   private nextStream = 0;
   private closed = false;
+  /** Set while another node owns the session stream (scale-out): its messages go there instead. */
+  private forwardSessionStream: ((message: OutMessage) => void) | undefined;
+  /** Prefix of this outbox's request streams (the node id with several nodes), so names never collide. */
+  private readonly streamPrefix: string;
 
   constructor(log: EventLog, options: OutboxOptions) {
     this.log = log;
@@ -58,6 +64,7 @@ export class Outbox {
       slowClientTimeoutMs: options.slowClientTimeoutMs ?? DEFAULTS.SLOW_CLIENT_TIMEOUT_MS,
     };
     this.loggerName = options.loggerName ?? 'realtime-mcp';
+    this.streamPrefix = options.streamPrefix ?? '';
     // The session stream's own round trip when its sink has one (a WebSocket ping frame), else a JSON-RPC ping.
     const ping = () => this.sinks.get(SESSION_STREAM)?.sink.barrierPing?.() ?? options.ping();
     this.barrier = new OrderingBarrier(ping, (response) => this.send(response));
@@ -67,6 +74,7 @@ export class Outbox {
   push(message: OutMessage): void {
     if (this.closed) return;
     const stream = this.streamOf(message);
+    if (stream === SESSION_STREAM && this.forwardSessionStream !== undefined) return this.forwardSessionStream(message);
     const attached = this.sinks.get(stream);
     if (attached !== undefined && attached.pressure.congested) {
       if (message.kind === 'progress') return attached.pressure.coalesce(message);
@@ -86,9 +94,32 @@ export class Outbox {
    * response, which completes the stream. Returns the stream's name.
    */
   openRequestStream(requestId: RequestId): string {
-    const stream = String(++this.nextStream);
+    const stream = `${this.streamPrefix}${++this.nextStream}`;
     this.requestStreams.set(requestId, stream);
     return stream;
+  }
+
+  /**
+   * Another node owns the session stream (scale-out): hand its messages to `forward` (which sends them
+   * there) instead of numbering and writing them here; `undefined` makes this outbox the writer again.
+   */
+  forwardTo(forward: ((message: OutMessage) => void) | undefined): void {
+    this.forwardSessionStream = forward;
+  }
+
+  /** True while the session stream is forwarded to another node. */
+  get forwarding(): boolean {
+    return this.forwardSessionStream !== undefined;
+  }
+
+  /** Load the log's numbers before writing a session stream another node wrote so far (a claim). */
+  openLog(): Promise<void> {
+    return this.log.open?.() ?? Promise.resolve();
+  }
+
+  /** Write what is queued for the log now (a handover waits for it). */
+  flushLog(): Promise<void> {
+    return this.log.flush?.() ?? Promise.resolve();
   }
 
   /** True when `requestId` still has a stream of its own. */

@@ -6,6 +6,7 @@ import {
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   type LoggingLevel,
+  type RequestId,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { Errors, RpcError } from '../errors.js';
@@ -15,6 +16,7 @@ import type { ToolRegistry } from '../tools/registry.js';
 import type { OperationRunner } from '../operations/runner.js';
 import { errorMessage, notificationMessage, resultMessage } from '../outbox/messages.js';
 import { HookList } from '../hooks.js';
+import type { SessionPatch } from '../stores/types.js';
 import { toErrorResponse } from './render-error.js';
 
 export interface ServerIdentity {
@@ -53,6 +55,10 @@ export class Dispatcher {
   readonly hooks = new HookList<DispatchHooks>();
   /** Set during graceful shutdown: calls in flight finish, new ones are refused. */
   refusingCalls = false;
+  /** Stores a change of session state; the answer leaves once it resolves (any node may serve the next request). */
+  onSessionChange: ((session: Session, patch: SessionPatch) => Promise<void>) | undefined;
+  /** A cancel for a call not running here (scale-out: it may run on another node). */
+  cancelElsewhere: ((session: Session, requestId: RequestId, reason: string, silent: boolean) => Promise<boolean>) | undefined;
 
   constructor(
     private readonly tools: ToolRegistry,
@@ -114,12 +120,16 @@ export class Dispatcher {
     switch (n.method) {
       case 'notifications/initialized':
         session.initialized = true;
+        void this.onSessionChange?.(session, { initialized: true }).catch(() => {});
         return;
       case 'notifications/cancelled': {
         const id = n.params?.requestId;
-        const op = isRequestId(id) ? session.operations.get(id) : undefined;
+        if (!isRequestId(id)) return;
+        const reason = typeof n.params?.reason === 'string' ? n.params.reason : 'cancelled by the client';
+        const op = session.operations.get(id);
         // Spec: no response for a request cancelled this way.
-        if (op) this.runner.cancel(op, typeof n.params?.reason === 'string' ? n.params.reason : 'cancelled by the client', { silent: true });
+        if (op) this.runner.cancel(op, reason, { silent: true });
+        else void this.cancelElsewhere?.(session, id, reason, true);
         return;
       }
       case 'ping':
@@ -169,12 +179,13 @@ export class Dispatcher {
     session.clientCapabilities = isObject(params.capabilities) ? (params.capabilities as never) : {};
     session.clientInfo = isObject(params.clientInfo) ? (params.clientInfo as never) : undefined;
     const { name, version: serverVersion, title, instructions } = this.identity;
-    return {
+    const result = {
       protocolVersion: version,
       capabilities: this.capabilities,
       serverInfo: title ? { name, title, version: serverVersion } : { name, version: serverVersion },
       ...(instructions && { instructions }),
     };
+    return this.persisted(session, { protocolVersion: version, clientCapabilities: session.clientCapabilities, clientInfo: session.clientInfo }, result, session.registered);
   }
 
   private setLogLevel({ session, params }: RequestContext): unknown {
@@ -183,7 +194,14 @@ export class Dispatcher {
       throw new RpcError(Errors.INVALID_PARAMS, `Invalid params: level must be one of ${LOG_LEVELS.join(', ')}`);
     }
     session.logLevel = level as LoggingLevel;
-    return EMPTY;
+    return this.persisted(session, { logLevel: session.logLevel }, EMPTY);
+  }
+
+  /** `result`, once the session change is stored (at once when nothing stores it). */
+  private persisted(session: Session, patch: SessionPatch, result: unknown, after?: Promise<void>): unknown {
+    if (this.onSessionChange === undefined) return result;
+    const stored = after === undefined ? this.onSessionChange(session, patch) : after.then(() => this.onSessionChange!(session, patch));
+    return stored.then(() => result);
   }
 
   /** `cancel { requestId }`: the simpler form some clients send. The call itself then answers "Cancelled". */
@@ -191,7 +209,13 @@ export class Dispatcher {
     const id = params.requestId;
     if (!isRequestId(id)) throw new RpcError(Errors.INVALID_PARAMS, 'Invalid params: cancel needs "requestId" (string or integer)');
     const op = session.operations.get(id);
-    if (op === undefined) return { cancelled: false, reason: 'no such request in flight' };
+    if (op === undefined) {
+      const notFound = { cancelled: false, reason: 'no such request in flight' };
+      if (this.cancelElsewhere === undefined) return notFound;
+      // Another node may run it: it answers the call itself ("Cancelled: …").
+      return this.cancelElsewhere(session, id, typeof params.reason === 'string' ? params.reason : 'cancelled by the client', false)
+        .then((found) => (found ? { cancelled: true } : notFound));
+    }
     const reason = typeof params.reason === 'string' ? params.reason : 'cancelled by the client';
     // After this answer has been sent: `{ cancelled: true }` first, then the call's own "Cancelled" result.
     queueMicrotask(() => this.runner.cancel(op, reason, { silent: false }));

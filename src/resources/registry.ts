@@ -39,6 +39,8 @@ export class ResourceRegistry {
   /** Subscribers by URI. Sessions that ended are dropped by `forget` (and skipped if still here). */
   private readonly subscribers = new Map<string, Set<Session>>();
   private dispatcher: Dispatcher | undefined;
+  /** Stores a session's subscriptions (scale-out: the node holding its stream sends the updates). */
+  onSubscriptionsChange: ((session: Session, uris: string[]) => Promise<void>) | undefined;
 
   /** Answer resources/* for every session, and announce the capability once something is registered. */
   install(dispatcher: Dispatcher): void {
@@ -46,8 +48,8 @@ export class ResourceRegistry {
     dispatcher.setRequestHandler('resources/list', () => ({ resources: [...this.resources.values()].map(listEntry) }));
     dispatcher.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: this.templates.map((t) => listEntry(t.definition)) }));
     dispatcher.setRequestHandler('resources/read', ({ session, params }) => this.read(uriParam(params), session));
-    dispatcher.setRequestHandler('resources/subscribe', ({ session, params }) => this.subscribe(session, uriParam(params)));
-    dispatcher.setRequestHandler('resources/unsubscribe', ({ session, params }) => this.unsubscribe(session, uriParam(params)));
+    dispatcher.setRequestHandler('resources/subscribe', ({ session, params }) => this.stored(session, this.subscribe(session, uriParam(params))));
+    dispatcher.setRequestHandler('resources/unsubscribe', ({ session, params }) => this.stored(session, this.unsubscribe(session, uriParam(params))));
     if (this.resources.size + this.templates.length > 0) this.announce();
   }
 
@@ -132,6 +134,29 @@ export class ResourceRegistry {
       n++;
     }
     return n;
+  }
+
+  /** The URIs a session is subscribed to. */
+  subscriptionsOf(session: Session): string[] {
+    const uris: string[] = [];
+    for (const [uri, set] of this.subscribers) if (set.has(session)) uris.push(uri);
+    return uris;
+  }
+
+  /** Make a session's subscriptions exactly `uris` (state stored by another node). */
+  restoreSubscriptions(session: Session, uris: readonly string[]): void {
+    this.forget(session);
+    for (const uri of uris) {
+      let set = this.subscribers.get(uri);
+      if (set === undefined) this.subscribers.set(uri, (set = new Set()));
+      set.add(session);
+    }
+  }
+
+  /** `result` once the session's subscriptions are stored. */
+  private stored<T>(session: Session, result: T): T | Promise<T> {
+    const store = this.onSubscriptionsChange;
+    return store === undefined ? result : store(session, this.subscriptionsOf(session)).then(() => result);
   }
 
   /** Drop a session's subscriptions (it ended). */

@@ -48,6 +48,11 @@ export class SessionManager {
   /** Called when a principal uses a session id that belongs to another (for the security log). */
   onForeignUse: ((session: Session, caller: Principal | undefined) => void) | undefined;
 
+  /** Stop holding a session that lives on (another node took it over). */
+  remove(session: Session): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+  }
+
   /** Forget the session; the caller has already aborted its operations. */
   delete(session: Session): void {
     session.closed = true;

@@ -16,6 +16,11 @@ export interface SessionBinding {
   close(reason: string): Promise<void>;
   /** Close because the server is going away (WebSocket: 1001; HTTP streams: end them). */
   shutdown(reason: string): Promise<void>;
+  /**
+   * Another node takes the session's stream over (scale-out): let go of the connection or stream
+   * without ending the session, and stop this node's timers for it.
+   */
+  handOver?(): Promise<void>;
 }
 
 interface PendingRequest {
@@ -33,6 +38,8 @@ export class Session {
   readonly createdAt = Date.now();
   readonly outbox: Outbox;
   binding: SessionBinding | undefined;
+  /** Resolves once the session's record is stored (other nodes can serve it). */
+  registered: Promise<void> = Promise.resolve();
 
   /** Set by `initialize`. */
   protocolVersion: string | undefined;

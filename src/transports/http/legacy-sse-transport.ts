@@ -54,7 +54,7 @@ export class LegacySseTransport implements SessionBinding {
     this.session.detached = false;
     stream.onclose = () => {
       this.session.outbox.detach(sink);
-      if (this.sink !== sink) return;
+      if (this.sink !== sink || this.ended) return;
       this.sink = undefined;
       this.session.detached = true;
       this.idle.arm();
@@ -80,6 +80,17 @@ export class LegacySseTransport implements SessionBinding {
 
   shutdown(reason: string): Promise<void> {
     return this.close(reason);
+  }
+
+  /** Another node holds the session's stream now: end ours without ending the session. */
+  async handOver(): Promise<void> {
+    this.idle.clear();
+    this.session.detached = false;
+    const sink = this.sink;
+    this.sink = undefined;
+    if (sink === undefined) return;
+    this.session.outbox.detach(sink);
+    sink.end();
   }
 
   private end(why: string): void {

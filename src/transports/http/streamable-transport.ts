@@ -31,6 +31,8 @@ export class StreamableTransport implements SessionBinding {
   private readonly live = new Set<ServerResponse>();
   private readonly idle: IdleTimer;
   private ended = false;
+  /** The open GET stream of the session stream, if any. */
+  private sessionStream: SseStream | undefined;
 
   constructor(session: Session, host: SessionHost, options: HttpSessionOptions) {
     this.session = session;
@@ -93,6 +95,7 @@ export class StreamableTransport implements SessionBinding {
     const sse = new SseStream(res, this.options.keepalive);
     const sink = new SseSink(sse, this.session.id, false);
     this.track(res);
+    if (stream === SESSION_STREAM) this.sessionStream = sse;
     sse.onclose = () => this.session.outbox.detach(sink);
     sse.open(this.headers, resume !== undefined ? ': resumed\n\n' : this.primer(stream));
     this.session.outbox.attach(stream, sink, resume?.seq);
@@ -104,6 +107,12 @@ export class StreamableTransport implements SessionBinding {
 
   shutdown(reason: string): Promise<void> {
     return this.close(reason);
+  }
+
+  /** Another node holds the session's GET stream now: end ours (requests in flight here finish here). */
+  async handOver(): Promise<void> {
+    this.sessionStream?.end();
+    this.sessionStream = undefined;
   }
 
   /** The first bytes of a stream: a priming event (an id, no data) for clients that resume with it. */

@@ -42,15 +42,15 @@ export interface Resumable {
  * answer there, after the replay. Returns false (after answering the error on the fresh session) when
  * the target cannot be resumed; the client may go on with the fresh session.
  */
-export function handOver(
+export async function handOver(
   fresh: Session,
   connection: WebSocketConnection,
   requestId: RequestId,
   params: Record<string, unknown>,
-  findResumable: (sessionId: string) => Resumable | undefined,
+  findResumable: (sessionId: string) => Promise<Resumable | undefined>,
   release: () => void,
-): boolean {
-  const target = typeof params.sessionId === 'string' ? findResumable(params.sessionId) : undefined;
+): Promise<boolean> {
+  const target = typeof params.sessionId === 'string' && params.sessionId !== fresh.id ? await findResumable(params.sessionId) : undefined;
   const lastEventId = params.lastEventId === undefined ? undefined : String(params.lastEventId);
   const after = target !== undefined && target.session !== fresh ? parseLastEventId(lastEventId, target.session) : undefined;
   if (target === undefined || after === undefined) {

@@ -29,7 +29,7 @@ export interface WebSocketSessionOptions {
   /** How long a dropped session waits for its client (RESUME_WINDOW_MS); 0 = it ends with its connection. */
   resumeWindowMs: number;
   /** For `session/resume` on a fresh connection: the caller's resumable session with this id, if any. */
-  findResumable?: (sessionId: string) => Resumable | undefined;
+  findResumable?: (sessionId: string) => Promise<Resumable | undefined>;
 }
 
 export class WebSocketSessionTransport implements SessionBinding, Resumable {
@@ -43,13 +43,16 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
   private endOnClose: string | undefined;
   private ended = false;
 
-  constructor(session: Session, host: SessionHost, connection: WebSocketConnection, options: WebSocketSessionOptions) {
+  /** Serve `session`; `connection` is a new session's first connection (its first message may be `session/resume`). */
+  constructor(session: Session, host: SessionHost, options: WebSocketSessionOptions, connection?: WebSocketConnection) {
     this.session = session;
     this.host = host;
     this.options = options;
     session.binding = this;
-    this.attach(connection, 0);
-    this.framesSeen = 0; // a fresh connection: its first message may be `session/resume`
+    if (connection !== undefined) {
+      this.attach(connection, 0);
+      this.framesSeen = 0;
+    }
   }
 
   /** Serve the session over `connection` (a new session, or a resume after frame `afterSeq`). */
@@ -80,7 +83,11 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     if (!parsed.ok) return this.session.send(errorMessage(parsed.response));
     const m = parsed.message as { method?: string; id?: RequestId; params?: Record<string, unknown> };
     if (++this.framesSeen === 1 && m.method === SESSION_RESUME_METHOD && m.id !== undefined && this.options.findResumable) {
-      handOver(this.session, connection, m.id, m.params ?? {}, this.options.findResumable, () => this.release(connection));
+      // Nothing else is read from this connection until the handover is decided.
+      connection.listen(undefined);
+      void handOver(this.session, connection, m.id, m.params ?? {}, this.options.findResumable, () => this.release(connection)).then((moved) => {
+        if (!moved && this.connection === connection) connection.listen({ onText: (t) => this.onText(connection, t), onClose: (c) => this.onClose(connection, c) });
+      });
       return;
     }
     this.host.receive(this.session, parsed.message);
@@ -135,6 +142,19 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
 
   shutdown(reason: string): Promise<void> {
     return this.close(reason, CloseCode.GOING_AWAY);
+  }
+
+  /** Another node serves the session's connection now: let go of ours without ending the session. */
+  async handOver(): Promise<void> {
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    this.session.detached = false;
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection === undefined) return;
+    connection.listen(undefined);
+    this.session.outbox.detach(connection);
+    connection.close(CloseCode.NORMAL, 'session resumed on another server node');
   }
 
   private end(why: string): void {

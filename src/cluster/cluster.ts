@@ -1,0 +1,354 @@
+// Sessions across nodes (STORE=redis). Each node serves the requests it receives; only what must reach a
+// stream held open on another node crosses the store.
+//
+//   - Every session has a record in the SessionStore: its client's negotiated state and its *owner*, the
+//     node that holds (or last held) its own stream: the WebSocket, the legacy SSE stream, the
+//     Streamable HTTP GET stream. The owner numbers and writes that stream and its event log.
+//   - A request for a session owned elsewhere (a Streamable HTTP or legacy SSE POST that the load
+//     balancer sent here) runs here, on a *replica*: a local Session built from the record. Messages
+//     about the request go on this node's own response stream (Streamable HTTP); messages for the
+//     session stream (legacy SSE answers, notifications) are forwarded to the owner over the bus.
+//   - A client that reconnects its stream here (a WebSocket resume, an SSE reconnect, a GET) makes this
+//     node the owner: claimed atomically once the old owner is dead, or handed over by it when alive.
+//     Calls that were running on a dead node get an explicit error, with their last progress.
+//   - Calls in flight are recorded per session with their node (and progress, every live tick), so a
+//     cancel that lands on another node reaches the call, and a lost node's calls can be named.
+//   - Broadcasts go to every node, each delivering to the sessions it owns.
+// With the in-memory stores (one node) all of this reduces to local lookups: `enabled` is false.
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { Errors } from '../errors.js';
+import { errorResponse } from '../jsonrpc.js';
+import { errorMessage, type OutMessage } from '../outbox/messages.js';
+import type { Operation } from '../operations/operation.js';
+import type { OperationRunner } from '../operations/runner.js';
+import { samePrincipal, type Principal } from '../sessions/principal.js';
+import type { Session } from '../sessions/session.js';
+import type { SessionManager } from '../sessions/session-manager.js';
+import type { BusMessage, CallRecord, SessionPatch, SessionRecord, Stores } from '../stores/types.js';
+import { OwnerForwarder } from './forwarder.js';
+
+/** How long a handover may take before the claimer gives up (the old owner is alive but silent). */
+const HANDOVER_TIMEOUT_MS = 3_000;
+/** A replica with no call in flight is dropped after this long without a request. */
+const REPLICA_IDLE_MS = 60_000;
+/** How often running calls' progress is written to the store (the live-resources tick). */
+const PROGRESS_RECORD_MS = 250;
+
+/** What the cluster needs from the core. */
+export interface ClusterHost {
+  readonly sessions: SessionManager;
+  readonly runner: OperationRunner;
+  logger?: { debug(o: object, m: string): void; warn(o: object, m: string): void };
+  /** A Session object for an existing session (no record written), owned here or a replica. */
+  materialize(record: SessionRecord): Session;
+  /** End a session that this node owns. */
+  endSession(session: Session, why: string): void;
+  /** Deliver `notifications/message` to the sessions this node owns; returns how many. */
+  notifyLocal(level: string, data: unknown): number;
+  /** Apply a record change made on another node to a local session (log level, subscriptions). */
+  applyPatch(session: Session, patch: SessionPatch): void;
+}
+
+export class Cluster {
+  readonly node: string;
+  readonly enabled: boolean;
+  private readonly stores: Stores;
+  private readonly host: ClusterHost;
+  private readonly replicas = new Map<string, { session: Session; owner: string; lastUsed: number }>();
+  private readonly forwarder: OwnerForwarder;
+  /** Claims waiting for the old owner's "released". */
+  private readonly handovers = new Map<string, () => void>();
+  /** Call records waiting to be written (per session), flushed once per tick. */
+  private readonly pendingCalls = new Map<string, Map<RequestId, CallRecord | undefined>>();
+  private callFlushScheduled = false;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private replicaTimer: NodeJS.Timeout | undefined;
+
+  constructor(stores: Stores, host: ClusterHost) {
+    this.stores = stores;
+    this.host = host;
+    this.node = stores.nodes.id;
+    this.enabled = stores.kind !== 'memory';
+    this.forwarder = new OwnerForwarder((owner, message) => stores.bus.publish(owner, message));
+  }
+
+  /** Listen to the bus and follow the runner (several nodes only). */
+  async start(): Promise<void> {
+    await this.stores.bus.listen((m) => this.onBus(m));
+    if (!this.enabled) return;
+    const { runner } = this.host;
+    runner.hooks.add('onCallAdmitted', (op) => this.recordCall(op, callRecord(op, this.node)));
+    runner.hooks.add('onCallEnded', (op) => this.recordCall(op, undefined));
+    this.progressTimer = setInterval(() => this.recordProgress(), PROGRESS_RECORD_MS);
+    this.progressTimer.unref();
+    this.replicaTimer = setInterval(() => this.dropIdleReplicas(), REPLICA_IDLE_MS / 4);
+    this.replicaTimer.unref();
+  }
+
+  stop(): void {
+    if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
+    if (this.replicaTimer !== undefined) clearInterval(this.replicaTimer);
+  }
+
+  /** Store a new session's record (this node owns it). Resolves once every node can read it. */
+  register(session: Session): Promise<void> {
+    return this.stores.sessions.create(recordOf(session, this.node));
+  }
+
+  /** A change of the session's state made here: store it, and tell other nodes' copies. */
+  async persist(session: Session, patch: SessionPatch): Promise<void> {
+    await this.stores.sessions.update(session.id, patch);
+    if (this.enabled) this.stores.bus.publish('*', { type: 'changed', session: session.id, patch, from: this.node });
+  }
+
+  /** The session is in use (a request arrived): keep its record alive. */
+  touch(session: Session): void {
+    if (!this.enabled) return;
+    this.stores.sessions.touch(session.id);
+    const replica = this.replicas.get(session.id);
+    if (replica !== undefined) replica.lastUsed = Date.now();
+  }
+
+  /**
+   * The session with this id if `principal` may use it: the local one, or (several nodes) a replica
+   * built from its record. Undefined, exactly as for an unknown id, when it is another principal's.
+   */
+  async find(id: string, principal: Principal | undefined): Promise<Session | undefined> {
+    const local = this.host.sessions.getOwned(id, principal) ?? this.ownedReplica(id, principal);
+    if (local !== undefined || !this.enabled) return local;
+    if (this.host.sessions.get(id) !== undefined) return undefined; // local, but another principal's
+    const record = await this.stores.sessions.get(id);
+    if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
+    return this.replicaOf(record);
+  }
+
+  /**
+   * Make this node the owner of the session (its client reconnects its stream here): the local owned
+   * session, or a claimed one. Undefined when there is no such session for `principal`.
+   */
+  async own(id: string, principal: Principal | undefined): Promise<Session | undefined> {
+    const local = this.host.sessions.getOwned(id, principal);
+    if (local !== undefined || !this.enabled) return local;
+    let record = await this.stores.sessions.get(id);
+    if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
+    let outcome = await this.stores.sessions.claim(id, this.node, (n) => this.stores.nodes.isAlive(n));
+    if (outcome !== undefined && !outcome.claimed) {
+      // The owner is alive: ask it to let go (it flushes its log and forwards from now on), then claim.
+      const owner = outcome.owner;
+      const released = await this.requestHandover(id, owner);
+      outcome = released ? await this.stores.sessions.claim(id, this.node, (n) => this.stores.nodes.isAlive(n), owner) : undefined;
+      if (outcome === undefined || !outcome.claimed) return undefined;
+    }
+    if (outcome === undefined) return undefined;
+    record = (await this.stores.sessions.get(id)) ?? record;
+    const replica = this.replicas.get(id);
+    this.replicas.delete(id);
+    const session = replica?.session ?? this.host.materialize(record);
+    session.outbox.forwardTo(undefined);
+    await session.outbox.openLog();
+    this.host.sessions.add(session);
+    await this.reportLostCalls(session, outcome.previousOwner);
+    this.host.logger?.debug({ session: id, from: outcome.previousOwner }, 'session claimed');
+    return session;
+  }
+
+  /** A cancel for a call this node does not run: tell the node that runs it. */
+  async cancelElsewhere(session: Session, requestId: RequestId, reason: string, silent: boolean): Promise<boolean> {
+    if (!this.enabled) return false;
+    const call = (await this.stores.sessions.calls(session.id)).find((c) => c.requestId === requestId);
+    if (call === undefined || call.node === this.node) return false;
+    this.stores.bus.publish(call.node, { type: 'cancel', session: session.id, requestId, reason, silent });
+    return true;
+  }
+
+  /** Send `notifications/message` to every session of the cluster; returns how many sessions here got it. */
+  notifyAll(level: string, data: unknown): number {
+    if (!this.enabled) return this.host.notifyLocal(level, data);
+    this.stores.bus.publish('*', { type: 'notify', level, data });
+    return this.host.notifyLocal(level, data);
+  }
+
+  /** The session ended (on the node that owns it, or by DELETE anywhere): forget it everywhere. */
+  ended(session: Session): void {
+    const replica = this.replicas.get(session.id);
+    if (replica !== undefined && replica.session === session) this.replicas.delete(session.id);
+    if (!this.enabled) {
+      void this.stores.sessions.delete(session.id);
+      return;
+    }
+    void this.stores.sessions.delete(session.id).catch((err: Error) => this.host.logger?.warn({ session: session.id, err: err.message }, 'could not delete the session record'));
+    this.stores.bus.publish('*', { type: 'ended', session: session.id, from: this.node });
+  }
+
+  /** True when the session is a replica here (another node owns its stream). */
+  isReplica(session: Session): boolean {
+    return this.replicas.get(session.id)?.session === session;
+  }
+
+  /** Drop a local replica (its transport found it idle); the session lives on at its owner. */
+  dropReplica(session: Session): void {
+    if (this.replicas.get(session.id)?.session !== session) return;
+    this.replicas.delete(session.id);
+    this.host.runner.abortSession(session, 'disconnected', 'replica dropped');
+    session.outbox.close();
+  }
+
+  private ownedReplica(id: string, principal: Principal | undefined): Session | undefined {
+    const replica = this.replicas.get(id);
+    return replica !== undefined && samePrincipal(replica.session.principal, principal) ? replica.session : undefined;
+  }
+
+  private replicaOf(record: SessionRecord): Session {
+    const existing = this.replicas.get(record.id);
+    if (existing !== undefined) return existing.session;
+    const session = this.host.materialize(record);
+    const entry = { session, owner: record.owner, lastUsed: Date.now() };
+    session.outbox.forwardTo((message) => this.forwarder.send(entry.owner, session.id, message));
+    this.replicas.set(record.id, entry);
+    return session;
+  }
+
+  private requestHandover(id: string, owner: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.handovers.delete(id);
+        resolve(false);
+      }, HANDOVER_TIMEOUT_MS);
+      this.handovers.set(id, () => {
+        clearTimeout(timer);
+        this.handovers.delete(id);
+        resolve(true);
+      });
+      this.stores.bus.publish(owner, { type: 'release', session: id, to: this.node });
+    });
+  }
+
+  /** Calls that were running on a node that is gone: an explicit error each, with its last progress. */
+  private async reportLostCalls(session: Session, previousOwner: string): Promise<void> {
+    const calls = await this.stores.sessions.calls(session.id);
+    const lost = new Map<RequestId, CallRecord | undefined>();
+    for (const call of calls) {
+      if (call.node === this.node || (await this.stores.nodes.isAlive(call.node))) continue;
+      lost.set(call.requestId, undefined);
+      session.send(errorMessage(errorResponse(call.requestId, Errors.NODE_LOST.rpc,
+        `The server node running this call (${call.node}) stopped; the call was lost. Retry it if it is safe to.`,
+        { node: call.node, tool: call.tool, lastProgress: call.lastProgress, total: call.total })));
+    }
+    if (lost.size > 0) this.stores.sessions.recordCalls(session.id, lost);
+    if (previousOwner !== this.node) this.host.logger?.debug({ session: session.id, lost: lost.size }, 'lost calls reported');
+  }
+
+  private recordCall(op: Operation, record: CallRecord | undefined): void {
+    let calls = this.pendingCalls.get(op.session.id);
+    if (calls === undefined) this.pendingCalls.set(op.session.id, (calls = new Map()));
+    calls.set(op.requestId, record);
+    if (this.callFlushScheduled) return;
+    this.callFlushScheduled = true;
+    process.nextTick(() => this.flushCalls());
+  }
+
+  private flushCalls(): void {
+    this.callFlushScheduled = false;
+    for (const [sessionId, calls] of this.pendingCalls) this.stores.sessions.recordCalls(sessionId, calls);
+    this.pendingCalls.clear();
+  }
+
+  /** Running calls' progress, so that a node that claims a session after this one is lost can say how far they got. */
+  private recordProgress(): void {
+    for (const op of this.host.runner.all()) {
+      if (op.state !== 'running' || op.lastProgress === op.recordedProgress) continue;
+      op.recordedProgress = op.lastProgress;
+      this.recordCall(op, callRecord(op, this.node));
+    }
+  }
+
+  private dropIdleReplicas(): void {
+    const cutoff = Date.now() - REPLICA_IDLE_MS;
+    for (const { session, lastUsed } of [...this.replicas.values()]) {
+      if (lastUsed < cutoff && session.operations.size === 0 && !session.connected) this.dropReplica(session);
+    }
+  }
+
+  private onBus(m: BusMessage): void {
+    const id = typeof m.session === 'string' ? m.session : undefined;
+    switch (m.type) {
+      case 'out': {
+        // Messages for the session stream of a session this node owns, from a node running its calls.
+        const session = id === undefined ? undefined : this.host.sessions.get(id);
+        if (session === undefined || session.closed) return;
+        for (const message of m.messages as OutMessage[]) session.send(message);
+        return;
+      }
+      case 'cancel': {
+        const session = id === undefined ? undefined : (this.host.sessions.get(id) ?? this.replicas.get(id)?.session);
+        const op = session?.operations.get(m.requestId as RequestId);
+        if (op !== undefined) this.host.runner.cancel(op, String(m.reason ?? 'cancelled by the client'), { silent: m.silent === true });
+        return;
+      }
+      case 'notify':
+        if (m.from !== this.node && this.enabled) this.host.notifyLocal(String(m.level), m.data);
+        return;
+      case 'changed': {
+        if (id === undefined || m.from === this.node) return;
+        const patch = m.patch as SessionPatch;
+        const replica = this.replicas.get(id);
+        if (replica !== undefined && typeof patch.owner === 'string') replica.owner = patch.owner;
+        const session = this.host.sessions.get(id) ?? replica?.session;
+        if (session !== undefined) this.host.applyPatch(session, patch);
+        return;
+      }
+      case 'ended': {
+        if (id === undefined || m.from === this.node) return;
+        const owned = this.host.sessions.get(id);
+        if (owned !== undefined) this.host.endSession(owned, 'ended on another node');
+        const replica = this.replicas.get(id);
+        if (replica !== undefined) this.dropReplica(replica.session);
+        return;
+      }
+      case 'release':
+        if (id !== undefined && typeof m.to === 'string') void this.release(id, m.to);
+        return;
+      case 'released':
+        if (id !== undefined) this.handovers.get(id)?.();
+        return;
+      default:
+    }
+  }
+
+  /**
+   * Another node takes this session's stream over (its client reconnected there): let go of the stream,
+   * write out the log, keep the calls running here as a replica that forwards to the new owner.
+   */
+  private async release(id: string, to: string): Promise<void> {
+    const session = this.host.sessions.get(id);
+    if (session !== undefined) {
+      this.host.sessions.remove(session);
+      await session.binding?.handOver?.();
+      await session.outbox.flushLog();
+      const entry = { session, owner: to, lastUsed: Date.now() };
+      session.outbox.forwardTo((message) => this.forwarder.send(entry.owner, id, message));
+      this.replicas.set(id, entry);
+    }
+    this.stores.bus.publish(to, { type: 'released', session: id });
+  }
+}
+
+function recordOf(session: Session, owner: string): SessionRecord {
+  return {
+    id: session.id,
+    kind: session.transportKind,
+    principal: session.principal,
+    protocolVersion: session.protocolVersion,
+    clientInfo: session.clientInfo,
+    clientCapabilities: session.clientCapabilities,
+    logLevel: session.logLevel,
+    initialized: session.initialized,
+    subscriptions: [],
+    owner,
+    createdAt: session.createdAt,
+  };
+}
+
+function callRecord(op: Operation, node: string): CallRecord {
+  return { requestId: op.requestId, node, tool: op.tool.definition.name, lastProgress: op.lastProgress ?? null, total: op.lastTotal ?? null };
+}
