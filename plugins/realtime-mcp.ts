@@ -37,6 +37,7 @@ const realtimeMcp: FastifyPluginAsync<RealtimeMcpOptions> = async (app, opts) =>
   await app.register(mcpStreamableRoutes);
   await app.register(adminRoutes);
   await app.register(metricsRoutes);
+  await app.register(import('../routes/dashboard.js')); // GET /dashboard: static page, data over /mcp/ws
 };
 
 export default fp(realtimeMcp, { fastify: '5.x', name: 'realtime-mcp' });
