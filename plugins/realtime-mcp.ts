@@ -29,6 +29,7 @@ import mcpSseRoutes from '../routes/mcp-sse.js';
 import mcpStreamableRoutes from '../routes/mcp-streamable.js';
 import adminRoutes from '../routes/admin.js';
 import metricsRoutes from '../routes/metrics.js';
+import dashboardRoutes from '../routes/dashboard.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -68,6 +69,7 @@ const realtimeMcp: FastifyPluginAsync<RealtimeMcpOptions> = async (app, opts) =>
   // Open: health checks, metadata, the dashboard page (its data comes over the authenticated WebSocket).
   await app.register(healthRoutes);
   await app.register(wellKnownRoutes);
+  if (opts.dashboard) await app.register(dashboardRoutes);
 
   // Guarded: in order Origin/Host (403), authentication (401/403), limits (429), for these routes only.
   await app.register(async (guarded) => {

@@ -46,6 +46,8 @@ export interface DispatchHooks {
 }
 
 const EMPTY: Record<string, never> = Object.freeze({}) as Record<string, never>;
+/** Where a WebSocket session's `initialize` result carries the session id (for `session/resume`). */
+export const SESSION_ID_META = 'realtime-mcp/sessionId';
 /** Answer to a `ping` notification (some WebSocket clients send one as a keep-alive). */
 const PONG = notificationMessage('pong');
 
@@ -184,6 +186,8 @@ export class Dispatcher {
       capabilities: this.capabilities,
       serverInfo: title ? { name, title, version: serverVersion } : { name, version: serverVersion },
       ...(instructions && { instructions }),
+      // A browser cannot read the 101's Mcp-Session-Id header; it needs the id to resume (session/resume).
+      ...(session.transportKind === 'ws' && { _meta: { [SESSION_ID_META]: session.id } }),
     };
     return this.persisted(session, { protocolVersion: version, clientCapabilities: session.clientCapabilities, clientInfo: session.clientInfo }, result, session.registered);
   }

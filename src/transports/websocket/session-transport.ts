@@ -144,6 +144,11 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     return this.close(reason, CloseCode.GOING_AWAY);
   }
 
+  /** Drop the connection without a close handshake, as a dead network would; the session may resume. */
+  terminate(reason = 'terminated by the server'): void {
+    this.connection?.terminate(reason);
+  }
+
   /** Another node serves the session's connection now: let go of ours without ending the session. */
   async handOver(): Promise<void> {
     if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
