@@ -37,6 +37,14 @@ export const ConfigSchema = Type.Object({
   SEND_HIGH_WATER_BYTES: int(D.SEND_HIGH_WATER_BYTES, 16 * 1024, 256 * 1024 * 1024, 'Bytes queued for one client above which progress is coalesced, logs are counted instead of sent, and ctx.checkpoint() waits.'),
   SLOW_CLIENT_TIMEOUT_MS: int(D.SLOW_CLIENT_TIMEOUT_MS, 100, 3_600_000, 'A WebSocket client that stays above SEND_HIGH_WATER_BYTES this long is disconnected (it may resume).'),
   SESSION_IDLE_TIMEOUT_MS: int(D.SESSION_IDLE_TIMEOUT_MS, 100, 86_400_000, 'An SSE or Streamable HTTP session with no open stream and no request for this long is ended (later use → 404).'),
+  // Scale-out (README "Scale-out on Redis").
+  STORE: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+    default: 'memory',
+    description: 'Where sessions, event logs and limits live: memory (one node, nothing to run) or redis (several nodes behind a load balancer; needs REDIS_URL).',
+  }),
+  REDIS_URL: Type.String({ default: '', description: 'Redis for STORE=redis, e.g. redis://127.0.0.1:6379/0 (rediss:// for TLS).' }),
+  NODE_HEARTBEAT_MS: int(D.NODE_HEARTBEAT_MS, 100, 60_000, 'STORE=redis: how often this node renews its liveness key; another node claims its sessions once it has missed NODE_TTL_MS.'),
+  NODE_TTL_MS: int(D.NODE_TTL_MS, 300, 600_000, 'STORE=redis: a node silent this long is dead: its sessions can be claimed and its calls are reported lost. At least 2 × NODE_HEARTBEAT_MS.'),
   MCP_FIXTURES: Type.Union([Type.Literal('none'), Type.Literal('conformance')], {
     default: 'none',
     description: 'Extra fixture tools, resources and prompts: none, or conformance (what the official conformance suite expects).',
@@ -123,6 +131,13 @@ function checkPairs(config: Config): void {
   }
   for (const key of ['TLS_CERT_FILE', 'TLS_KEY_FILE'] as const) {
     if (config[key] !== '' && !existsSync(config[key])) throw badValue(key, 'must name a readable file', config[key]);
+  }
+  if (config.STORE === 'redis' && config.REDIS_URL === '') {
+    throw new ConfigError('Invalid configuration: STORE=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379)');
+  }
+  if (config.REDIS_URL !== '' && !/^rediss?:\/\//.test(config.REDIS_URL)) throw badValue('REDIS_URL', 'must be a redis:// or rediss:// URL', config.REDIS_URL);
+  if (config.NODE_TTL_MS < 2 * config.NODE_HEARTBEAT_MS) {
+    throw new ConfigError(`Invalid configuration: NODE_TTL_MS (${config.NODE_TTL_MS}) must be at least 2 × NODE_HEARTBEAT_MS (${config.NODE_HEARTBEAT_MS})`);
   }
   if (config.METRICS_TOKEN !== '' && config.METRICS_TOKEN.length < 32) {
     throw new ConfigError(`Invalid configuration: METRICS_TOKEN must be at least 32 characters (got ${config.METRICS_TOKEN.length})`);

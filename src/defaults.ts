@@ -66,6 +66,10 @@ export const DEFAULTS = Object.freeze({
   DATA_DIR: './data',
   IMAGE_CONCURRENCY: 8,
 
+  // Scale-out (STORE=redis)
+  NODE_HEARTBEAT_MS: 1_000,
+  NODE_TTL_MS: 3_000,
+
   // Live resources
   /** Throttle of `notifications/resources/updated` for live resources: one check per tick. */
   LIVE_TICK_MS: 250,
