@@ -19,6 +19,7 @@ import type { ToolDefinition } from './tools/define.js';
 import { Outbox } from './outbox/outbox.js';
 import { logMessage, notificationMessage } from './outbox/messages.js';
 import { Cluster } from './cluster/cluster.js';
+import { ClusterLive } from './resources/cluster-live.js';
 import { createMemoryStores } from './stores/memory/memory-stores.js';
 import type { SessionPatch, SessionRecord, Stores } from './stores/types.js';
 
@@ -91,6 +92,7 @@ export class McpCore {
       notifyLocal: (level, data) => this.notifyLocal(level as LoggingLevel, data),
       applyPatch: (session, patch) => this.applyPatch(session, patch),
     });
+    if (this.cluster.enabled) this.live.useCluster(new ClusterLive(this.stores.nodes.id, this.stores.cluster));
     // State a client changes is stored before the answer leaves, so its next request may land on any node.
     this.dispatcher.onSessionChange = (session, patch) => this.cluster.persist(session, patch);
     if (this.cluster.enabled) {

@@ -20,6 +20,7 @@ import { notificationMessage } from '../outbox/messages.js';
 import type { ResourceRegistry } from './registry.js';
 import { ALL_OPERATIONS, OperationTracker, viewerKeyOf } from './operation-tracker.js';
 import { collectServerStats, statsFingerprint } from './server-stats.js';
+import type { ClusterLive } from './cluster-live.js';
 
 export const OPERATIONS_URI = 'realtime://operations';
 export const STATS_URI = 'realtime://server/stats';
@@ -51,6 +52,10 @@ export class LiveResources {
   private lastStats = '';
   /** Sessions that just started a call, to adopt it right after the runner admitted it. */
   private readonly starting = new Set<Session>();
+  /** With several nodes: the whole cluster's view (undefined on one node). */
+  private cluster: ClusterLive | undefined;
+  private clusterTold = '';
+  private clusterTick: Promise<void> | undefined;
 
   constructor(sources: LiveResourcesSources, options: LiveResourcesOptions = {}) {
     this.sources = sources;
@@ -67,7 +72,7 @@ export class LiveResources {
       title: 'Tool calls',
       description: `Tool calls in flight and the last ${this.tracker.recentLimit} finished: tool, session, state, progress, rate, ETA. Your own sessions' calls; every call with the admin scope.`,
       mimeType: 'application/json',
-      read: (_uri, session) => this.readOperations(session),
+      read: (_uri, session) => (this.cluster ? this.readClusterOperations(session) : this.readOperations(session)),
       onSubscribe: (session) => {
         this.refresh();
         this.told.set(session, this.tracker.fingerprint(viewerOf(session.principal)));
@@ -79,7 +84,7 @@ export class LiveResources {
       title: 'Server stats',
       description: 'Sessions per transport, calls running and queued, uptime and memory of this server process.',
       mimeType: 'application/json',
-      read: () => JSON.stringify(this.stats()),
+      read: async () => JSON.stringify(this.cluster ? await this.cluster.stats(this.stats()) : this.stats()),
       onSubscribe: () => {
         if (this.timer === undefined) this.lastStats = statsFingerprint(this.stats());
         this.ensureTicking();
@@ -92,6 +97,12 @@ export class LiveResources {
   stats(): ReturnType<typeof collectServerStats> {
     const { sessions, runner } = this.sources;
     return collectServerStats({ sessions, runner, startedAtMs: this.startedAtMs });
+  }
+
+  /** Show the whole cluster (several nodes): publish this node's snapshot, read everyone's. */
+  useCluster(cluster: ClusterLive): void {
+    this.cluster = cluster;
+    this.ensureTicking(); // other nodes' changes wake nothing here: keep ticking while anyone could care
   }
 
   /** True while the update timer runs (it stops once nothing can change). */
@@ -133,10 +144,48 @@ export class LiveResources {
 
   private readonly tick = (): void => {
     this.tracker.sync();
+    if (this.cluster !== undefined) {
+      this.cluster.publish(this.stats(), this.tracker.keyed());
+      this.clusterTick ??= this.notifyCluster().finally(() => (this.clusterTick = undefined));
+      return;
+    }
     this.notifyOperations();
     this.notifyStats();
     if (!this.needsTicking()) this.stopTicking();
   };
+
+  private async readClusterOperations(session: Session): Promise<string> {
+    this.refresh();
+    const viewer = viewerOf(session.principal);
+    return JSON.stringify({ scope: viewer === ALL_OPERATIONS ? 'all' : 'own', operations: await this.cluster!.operations(viewer) });
+  }
+
+  /** Tell subscribers here about changes anywhere in the cluster. */
+  private async notifyCluster(): Promise<void> {
+    const { resources } = this.sources;
+    const opSubscribers = resources.subscribersOf(OPERATIONS_URI);
+    const statsSubscribers = resources.subscribersOf(STATS_URI).size;
+    if (opSubscribers.size === 0 && statsSubscribers === 0) return;
+    const viewers = new Set([...opSubscribers].map((s) => viewerOf(s.principal)));
+    let prints;
+    try {
+      prints = await this.cluster!.fingerprints(viewers);
+    } catch {
+      return; // the store is unreachable: try again next tick
+    }
+    if (statsSubscribers > 0 && prints.stats !== this.clusterTold) {
+      this.clusterTold = prints.stats;
+      resources.notifyUpdated(STATS_URI);
+    }
+    const message = notificationMessage('notifications/resources/updated', { uri: OPERATIONS_URI });
+    for (const session of opSubscribers) {
+      if (session.closed) continue;
+      const fingerprint = prints.operations.get(viewerOf(session.principal)) ?? '';
+      if (this.told.get(session) === fingerprint) continue;
+      this.told.set(session, fingerprint);
+      session.send(message);
+    }
+  }
 
   private notifyOperations(): void {
     const subscribers = this.sources.resources.subscribersOf(OPERATIONS_URI);

@@ -130,6 +130,14 @@ export class OperationTracker {
     return out;
   }
 
+  /** Every call (active, then recent) with the viewer key of its principal (for the cluster view). */
+  keyed(): Array<{ key: string; view: OperationView }> {
+    const out: Array<{ key: string; view: OperationView }> = [];
+    for (const t of this.active.values()) out.push({ key: t.key, view: activeView(t) });
+    for (let i = this.recent.length - 1; i >= 0; i--) out.push({ key: this.recent[i]!.key, view: this.recent[i]!.view });
+    return out;
+  }
+
   /** Changes whenever `view(key)` would show a call appear, start, progress, end or drop out. */
   fingerprint(key: string): string {
     const a = key === ALL_OPERATIONS ? this.all : this.byKey.get(key);
