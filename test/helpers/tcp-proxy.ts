@@ -1,0 +1,69 @@
+// A TCP proxy on a free loopback port that forwards every connection to a target port, and can cut
+// all current connections at once (both sides destroyed, no WebSocket close frame, no HTTP end): what
+// a network drop looks like to the client and the server. New connections are forwarded as before.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  /** Connections accepted since start (a reconnect shows up as one more). */
+  readonly accepted: number;
+  /** Connections open right now. */
+  readonly open: number;
+  /** Destroy every open connection, both sides (reset: send RST instead of FIN). */
+  cut(o?: { reset?: boolean }): number;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  let accepted = 0;
+  const server: Server = createServer((client) => {
+    accepted++;
+    const upstream = connect(targetPort, targetHost);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    port,
+    get accepted() {
+      return accepted;
+    },
+    get open() {
+      return pairs.size;
+    },
+    cut(o = {}) {
+      const n = pairs.size;
+      for (const { client, upstream } of [...pairs]) {
+        if (o.reset) {
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+        } else {
+          client.destroy();
+          upstream.destroy();
+        }
+      }
+      pairs.clear();
+      return n;
+    },
+    close() {
+      for (const { client, upstream } of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      pairs.clear();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
