@@ -29,6 +29,7 @@ export const CONNECTION_OPTIONS = {
   url: { type: 'string', short: 'u' },
   token: { type: 'string' },
   transport: { type: 'string' },
+  heartbeat: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
@@ -38,4 +39,6 @@ export const CONNECTION_HELP = `Connection:
                          ws(s)://…  WebSocket · http(s)://…/mcp/sse  legacy HTTP+SSE · http(s)://…  Streamable HTTP
       --transport KIND   override the choice from the URL: ws, sse or streamable
       --token TOKEN      Bearer token (default: $REALTIME_MCP_TOKEN; prefer the variable: arguments show in ps)
+      --heartbeat DUR    WebSocket ping interval: a connection that stays silent that long is resumed
+                         on a new one (default 15s; 0 = off)
   -v, --verbose          log connection details to stderr`;

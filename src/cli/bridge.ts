@@ -97,6 +97,10 @@ export class StdioBridge {
     };
     await upstream.start();
     if (replay) await this.replaySession(upstream);
+    if (this.stopped || this.upstream !== upstream) {
+      await upstream.close();
+      return;
+    }
     this.upstreamReady = true;
     const queued = this.pendingUp;
     this.pendingUp = [];
@@ -173,11 +177,15 @@ export class StdioBridge {
   }
 
   private fromHost(m: Message): void {
-    // The host's answer to one of our barrier pings.
-    if (m.method === undefined && m.id !== undefined && this.barrierWaiter?.id === m.id) {
-      const w = this.barrierWaiter;
-      this.barrierWaiter = undefined;
-      w.resolve();
+    // The host's answer to one of our barrier pings: never relayed.
+    if (m.method === undefined && typeof m.id === 'string' && m.id.startsWith(OWN_ID_PREFIX)) {
+      if (this.barrierWaiter?.id === m.id) {
+        const w = this.barrierWaiter;
+        this.barrierWaiter = undefined;
+        w.resolve();
+      } else {
+        this.barrierTimeouts = 0; // a late answer: the host is slow, not deaf
+      }
       return;
     }
     if (m.method !== undefined && m.id !== undefined) {
@@ -196,7 +204,8 @@ export class StdioBridge {
   }
 
   private relayUp(m: Message): void {
-    const upstream = this.upstream!;
+    const upstream = this.upstream;
+    if (upstream === undefined) return;
     upstream.send(m as JSONRPCMessage).catch((err) => {
       if (this.upstream !== upstream || m.method === undefined || m.id === undefined || !this.inFlight.has(m.id)) {
         this.log.debug(`could not relay ${m.method ?? 'a response'}: ${errorMessage(err)}`);
@@ -269,6 +278,10 @@ export class StdioBridge {
       };
       void this.downstream.send({ jsonrpc: '2.0', id, method: 'ping' }).catch(() => this.barrierWaiter?.resolve());
     });
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   /** End the bridge: close upstream (the server ends the session and aborts its calls). */

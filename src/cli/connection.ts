@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionError, Exit, UsageError, errorMessage } from './errors.js';
 import { envValue, type CliIO } from './cli-env.js';
+import { parseDuration } from './args.js';
 import { createLogger, type Logger } from './log.js';
 import { TRANSPORT_KINDS, createTransport, parseServerUrl, transportKindOf, type ResumableTransport, type TransportKind } from './transports/index.js';
 import type { ConnectionStatus } from './transports/options.js';
@@ -15,6 +16,7 @@ export interface ConnectionArgs {
   url?: string;
   token?: string;
   transport?: string;
+  heartbeat?: string;
   verbose?: boolean;
 }
 
@@ -22,6 +24,7 @@ export interface Target {
   url: URL;
   kind: TransportKind;
   token: string | undefined;
+  heartbeatMs: number;
 }
 
 /** URL, transport and token from the options and the environment (REALTIME_MCP_URL, REALTIME_MCP_TOKEN). */
@@ -34,7 +37,8 @@ export function resolveTarget(args: ConnectionArgs, io: CliIO, positionalUrl?: s
     }
     kind = args.transport as TransportKind;
   }
-  return { url, kind, token: args.token ?? envValue(io.env, 'REALTIME_MCP_TOKEN') };
+  const heartbeatMs = parseDuration(args.heartbeat ?? '15s', '--heartbeat');
+  return { url, kind, token: args.token ?? envValue(io.env, 'REALTIME_MCP_TOKEN'), heartbeatMs };
 }
 
 export interface Connected {
@@ -48,13 +52,13 @@ export interface Connected {
 export async function connect(
   target: Target,
   io: CliIO,
-  o: { verbose?: boolean; onstatus?: (s: ConnectionStatus) => void; heartbeatMs?: number } = {},
+  o: { verbose?: boolean; onstatus?: (s: ConnectionStatus) => void } = {},
 ): Promise<Connected> {
   const log = createLogger(o.verbose ? 'debug' : 'warn', (line) => void io.stderr.write(line));
   const transport = createTransport(target.url, target.kind, {
     token: target.token,
     log,
-    heartbeatMs: o.heartbeatMs,
+    heartbeatMs: target.heartbeatMs,
     onstatus: o.onstatus,
   });
   const client = new Client({ name: 'realtime-mcp-cli', version: CLI_VERSION }, { capabilities: {} });

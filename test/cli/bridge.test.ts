@@ -18,10 +18,10 @@ interface Host {
   close(): Promise<void>;
 }
 
-async function startHost(url: string, token: string): Promise<Host> {
+async function startHost(url: string, token: string, extra: string[] = []): Promise<Host> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...CLI_ARGS, 'connect', url, '--log-level', 'debug'],
+    args: [...CLI_ARGS, 'connect', url, '--log-level', 'debug', ...extra],
     env: { REALTIME_MCP_TOKEN: token },
     cwd: CLEAN_CWD,
     stderr: 'pipe',
@@ -116,6 +116,28 @@ describe('realtime-mcp connect (stdio bridge)', () => {
       assert.equal((echo.content as Array<{ text: string }>)[0]!.text, 'still here');
     });
   }
+
+  test('a connection that goes silent (no reset, no close) is found by the heartbeat and resumed, on every transport', async (t) => {
+    // WebSocket: the bridge's pings go unanswered; HTTP: the server's keepalive comments stop coming.
+    const quiet = await startAuthServer({ SSE_KEEPALIVE_MS: 100 });
+    t.after(() => quiet.close());
+    const quietToken = await quiet.token('alice');
+    for (const kind of KINDS) {
+      const proxy = await startTcpProxy(quiet.port);
+      t.after(() => proxy.close());
+      const host = await startHost(urlFor(kind, proxy.port), quietToken, ['--heartbeat', '200ms']);
+      t.after(() => host.close());
+      const seen: number[] = [];
+      const call = host.client.callTool({ name: 'process_batch', arguments: { count: 100, delayMs: 10 } }, undefined, { onprogress: (p) => seen.push(p.progress) });
+      await waitFor(() => seen.length >= 10, `progress over ${kind}`);
+      assert.ok(proxy.stall() >= 1);
+      const result = await call;
+      assert.match((result.content as Array<{ text: string }>)[0]!.text, /^Processed 100 items/, kind);
+      assert.deepEqual(seen, Array.from({ length: 100 }, (_, i) => i + 1), kind);
+      assert.match(host.stderr(), /silent|no answer/, kind);
+      await host.close();
+    }
+  });
 
   test('a burst of 3000 progress notifications and the result: the host sees all 3000 (ping barrier before the result)', async (t) => {
     // Without the barrier an SDK host loses the progress it reads from the pipe together with the

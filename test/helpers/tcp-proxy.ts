@@ -9,6 +9,13 @@ export interface TcpProxy {
   readonly accepted: number;
   /** Connections open right now. */
   readonly open: number;
+  /** While true, new connections are dropped at once (the server is unreachable). */
+  refusing: boolean;
+  /**
+   * Stop forwarding on every open connection without closing it: a black hole, like a network that
+   * went away without a reset. Only a heartbeat can tell. Stalled connections end at close().
+   */
+  stall(): number;
   /** Destroy every open connection, both sides (reset: send RST instead of FIN). */
   cut(o?: { reset?: boolean }): number;
   close(): Promise<void>;
@@ -16,9 +23,15 @@ export interface TcpProxy {
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  const stalled = new Set<{ client: Socket; upstream: Socket }>();
   let accepted = 0;
+  const proxy = { refusing: false };
   const server: Server = createServer((client) => {
     accepted++;
+    if (proxy.refusing) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = connect(targetPort, targetHost);
     const pair = { client, upstream };
     pairs.add(pair);
@@ -37,11 +50,29 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
+    get refusing() {
+      return proxy.refusing;
+    },
+    set refusing(value: boolean) {
+      proxy.refusing = value;
+    },
     get accepted() {
       return accepted;
     },
     get open() {
       return pairs.size;
+    },
+    stall() {
+      const n = pairs.size;
+      for (const pair of [...pairs]) {
+        pair.client.unpipe(pair.upstream);
+        pair.upstream.unpipe(pair.client);
+        pair.client.pause();
+        pair.upstream.pause();
+        pairs.delete(pair);
+        stalled.add(pair);
+      }
+      return n;
     },
     cut(o = {}) {
       const n = pairs.size;
@@ -58,7 +89,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       return n;
     },
     close() {
-      for (const { client, upstream } of pairs) {
+      for (const { client, upstream } of [...pairs, ...stalled]) {
         client.destroy();
         upstream.destroy();
       }

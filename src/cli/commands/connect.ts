@@ -2,7 +2,7 @@
 // as local processes. stdout carries only JSON-RPC; every log line goes to stderr; the token comes from
 // REALTIME_MCP_TOKEN and is never logged.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { parse, parseDuration } from '../args.js';
+import { parse } from '../args.js';
 import { Exit, UsageError, ConnectionError } from '../errors.js';
 import { envValue, type CliIO } from '../cli-env.js';
 import { createLogger, parseLogLevel } from '../log.js';
@@ -50,8 +50,7 @@ export async function connectCommand(argv: string[], io: CliIO): Promise<number>
   const levelText = values['log-level'] ?? envValue(io.env, 'REALTIME_MCP_LOG_LEVEL');
   const level = parseLogLevel(levelText, 'info');
   if (levelText !== undefined && level !== levelText) throw new UsageError(`--log-level must be silent, error, warn, info or debug (got ${JSON.stringify(levelText)})`);
-  const heartbeatMs = parseDuration(values.heartbeat ?? '15s', '--heartbeat');
-  const target = resolveTarget({ transport: values.transport }, io, positionals[0]);
+  const target = resolveTarget({ transport: values.transport, heartbeat: values.heartbeat }, io, positionals[0]);
   const log = createLogger(level, (line) => void io.stderr.write(line));
 
   const bridge = new StdioBridge({
@@ -59,7 +58,7 @@ export async function connectCommand(argv: string[], io: CliIO): Promise<number>
       createTransport(target.url, target.kind, {
         token: target.token,
         log,
-        heartbeatMs,
+        heartbeatMs: target.heartbeatMs,
         // The host may start before the server: keep trying to connect; after a drop, try for as long
         // as the session can still be resumed, then the bridge opens a new one.
         connectAttempts: Infinity,
@@ -80,6 +79,7 @@ export async function connectCommand(argv: string[], io: CliIO): Promise<number>
     await bridge.start();
     return await bridge.done;
   } catch (err) {
+    if (bridge.isStopped) return await bridge.done; // the host went away while we were connecting
     await bridge.stop(Exit.CONNECTION);
     log.error(err instanceof ConnectionError ? err.message : String(err));
     return Exit.CONNECTION;

@@ -35,7 +35,7 @@ export async function watchCommand(argv: string[], io: CliIO): Promise<number> {
   if (uri === undefined) throw new UsageError('watch needs a resource URI, e.g. realtime-mcp watch realtime://operations');
   if (extra.length > 0) throw new UsageError(`watch takes one resource URI (got extra: ${extra.join(' ')})`);
   const count = values.count === undefined ? Infinity : Number(values.count);
-  if (!Number.isInteger(count) || count < 1) throw new UsageError('--count must be a positive integer');
+  if (count !== Infinity && (!Number.isInteger(count) || count < 1)) throw new UsageError('--count must be a positive integer');
   const target = resolveTarget(values, io);
   const json = values.json === true;
 

@@ -1,7 +1,7 @@
 // Dead-stream detection for SSE streams. A TCP connection can die without either side noticing (NAT
 // timeout, Wi-Fi gone); only silence gives it away. Servers differ in whether they send keepalives, so
 // the watchdog arms itself only after the server has shown that it does (a `:` comment line): from then
-// on, a stream silent for three keepalive intervals (at least `minMs`) is declared dead.
+// on, a stream silent for three keepalive intervals (and at least `minMs`) is declared dead.
 
 export class IdleWatchdog {
   private timer: NodeJS.Timeout | undefined;
@@ -46,7 +46,7 @@ export class IdleWatchdog {
   }
 }
 
-/** The minimum idle time for a heartbeat setting (3 × heartbeat, at least 45 s; 0 = off). */
+/** The shortest silence taken as death for a heartbeat setting: 3 heartbeats (45 s by default; 0 = off). */
 export function idleMinMs(heartbeatMs: number): number {
-  return heartbeatMs <= 0 ? 0 : Math.max(45_000, 3 * heartbeatMs);
+  return heartbeatMs <= 0 ? 0 : 3 * heartbeatMs;
 }

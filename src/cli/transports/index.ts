@@ -28,7 +28,8 @@ export function parseServerUrl(text: string): URL {
   if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) {
     throw new UsageError(`unsupported URL scheme ${url.protocol} (use ws://, wss://, http:// or https://)`);
   }
-  if (url.username || url.password || /(^|&)(token|access_token)=/i.test(url.search)) {
+  const params = [...url.searchParams.keys()].map((k) => k.toLowerCase());
+  if (url.username || url.password || params.includes('token') || params.includes('access_token')) {
     throw new UsageError('put no credentials in the URL: use REALTIME_MCP_TOKEN or --token');
   }
   return url;

@@ -15,7 +15,8 @@ import { OrderedDelivery } from './ordered-delivery.js';
 import { SseParser, readSse } from './sse-parser.js';
 import { IdleWatchdog, idleMinMs } from './idle-watchdog.js';
 import { httpFailure, networkReason, nothingSent } from './http-failure.js';
-import { authHeaders, resolveOptions, type ClientTransportOptions, type ResolvedOptions } from './options.js';
+import { HttpClient, type HttpResponse } from './http-client.js';
+import { authHeaders, requestTimeoutMs, resolveOptions, type ClientTransportOptions, type ResolvedOptions } from './options.js';
 
 type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
 
@@ -39,10 +40,12 @@ export class ResumableLegacySseTransport implements Transport {
   private stream: AbortController | undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly delivery = new OrderedDelivery((m) => this.onmessage?.(m));
+  private readonly http: HttpClient;
 
   constructor(url: string | URL, options: ClientTransportOptions = {}) {
     this.url = new URL(url);
     this.o = resolveOptions(options);
+    this.http = new HttpClient(this.url);
   }
 
   async start(): Promise<void> {
@@ -74,19 +77,25 @@ export class ResumableLegacySseTransport implements Transport {
     this.stream = abort;
     const headers: Record<string, string> = { ...authHeaders(this.o), Accept: 'text/event-stream' };
     if (resume && this.lastEventId !== undefined) headers['Last-Event-ID'] = this.lastEventId;
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(this.url, { headers, signal: AbortSignal.any([abort.signal, this.stopped.signal]) });
+      res = await this.http.request(this.url, {
+        method: 'GET',
+        headers,
+        signal: AbortSignal.any([abort.signal, this.stopped.signal]),
+        headerTimeoutMs: requestTimeoutMs(this.o),
+      });
     } catch (err) {
+      this.http.reset();
       throw new ConnectionError(`cannot connect to ${this.url}: ${networkReason(err)}`, { kind: 'network', retryable: true, cause: err });
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       const body = await res.text().catch(() => '');
-      throw httpFailure({ status: res.status, header: (n) => res.headers.get(n) ?? undefined, body }, { url: String(this.url), hadToken: this.o.token !== undefined });
+      throw httpFailure({ status: res.status, header: res.header, body }, { url: String(this.url), hadToken: this.o.token !== undefined });
     }
-    if (!(res.headers.get('content-type') ?? '').includes('text/event-stream') || res.body === null) {
-      await res.body?.cancel();
-      throw new ConnectionError(`${this.url} did not answer with an event stream (Content-Type ${res.headers.get('content-type')})`, { kind: 'http' });
+    if (!(res.header('content-type') ?? '').includes('text/event-stream')) {
+      res.discard();
+      throw new ConnectionError(`${this.url} did not answer with an event stream (Content-Type ${res.header('content-type')})`, { kind: 'http' });
     }
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -126,9 +135,13 @@ export class ResumableLegacySseTransport implements Transport {
         }
         this.delivery.push(message);
       };
-      readSse(res.body!, parser, () => watchdog.activity()).then(
+      readSse(res.body, parser, () => watchdog.activity()).then(
         () => 'the server ended the event stream',
-        (err: unknown) => (abort.signal.aborted && !this.stopped.signal.aborted ? 'the event stream went silent' : networkReason(err)),
+        (err: unknown) => {
+          // A broken or silent stream: the pooled connections to this server are suspect too.
+          this.http.reset();
+          return abort.signal.aborted && !this.stopped.signal.aborted ? 'the event stream went silent' : networkReason(err);
+        },
       ).then((why) => {
         watchdog.stop();
         if (!ready) {
@@ -185,16 +198,17 @@ export class ResumableLegacySseTransport implements Transport {
       }
       let retry: ConnectionError;
       try {
-        const res = await fetch(this.endpoint, {
+        const res = await this.http.request(this.endpoint, {
           method: 'POST',
           headers: { ...authHeaders(this.o), 'Content-Type': 'application/json' },
           body,
           signal: this.stopped.signal,
+          headerTimeoutMs: requestTimeoutMs(this.o),
         });
         const text = await res.text().catch(() => '');
-        if (res.ok) return;
+        if (res.status >= 200 && res.status < 300) return;
         const e = httpFailure(
-          { status: res.status, header: (n) => res.headers.get(n) ?? undefined, body: text },
+          { status: res.status, header: res.header, body: text },
           { url: String(this.endpoint), hadToken: this.o.token !== undefined, resumingSession: res.status === 404 ? this.serverSessionId : undefined },
         );
         if (!e.retryable) {
@@ -205,6 +219,7 @@ export class ResumableLegacySseTransport implements Transport {
       } catch (err) {
         if (err instanceof ConnectionError) throw err;
         if (this.stopped.signal.aborted) throw this.fatalError ?? new ConnectionError('the connection is closed', { kind: 'closed' });
+        this.http.reset();
         const e = new ConnectionError(`could not send to ${this.endpoint.pathname}: ${networkReason(err)}`, { kind: 'network', retryable: true, cause: err });
         if (isRequest && !nothingSent(err)) throw e;
         retry = e;
@@ -222,6 +237,7 @@ export class ResumableLegacySseTransport implements Transport {
     this.state = 'closed';
     this.stopped.abort();
     this.delivery.stop();
+    this.http.close();
     this.onclose?.();
   }
 
@@ -230,6 +246,7 @@ export class ResumableLegacySseTransport implements Transport {
     this.state = 'closing';
     this.fatalError = error;
     this.stopped.abort();
+    this.http.close();
     setImmediate(() => {
       this.state = 'closed';
       this.onerror?.(error);

@@ -18,8 +18,9 @@ export interface ClientTransportOptions {
   reconnect?: Partial<BackoffOptions>;
   /**
    * WebSocket: ping interval; a connection that does not answer within it is dropped and resumed.
-   * HTTP streams: once the server is seen sending keepalive comments, a stream silent for 3 intervals
-   * (at least 45 s) is treated as dead and resumed. 0 = off.
+   * HTTP streams: once the server is seen sending keepalive comments, a stream silent for 3 of its
+   * keepalive intervals and at least 3 heartbeats (45 s by default) is treated as dead and resumed.
+   * 0 = off.
    */
   heartbeatMs?: number;
   log?: Logger;
@@ -56,4 +57,9 @@ export function authHeaders(o: ResolvedOptions): Record<string, string> {
 /** A JSON-RPC error response we make up for a request whose answer can no longer come. */
 export function localError(id: string | number, message: string): { jsonrpc: '2.0'; id: string | number; error: { code: number; message: string } } {
   return { jsonrpc: '2.0', id, error: { code: -32000, message } };
+}
+
+/** Deadline for response headers on HTTP requests: 3 heartbeats, at least 10 s (0 = none). */
+export function requestTimeoutMs(o: ResolvedOptions): number {
+  return o.heartbeatMs <= 0 ? 0 : Math.max(10_000, 3 * o.heartbeatMs);
 }

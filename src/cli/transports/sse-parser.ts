@@ -70,18 +70,11 @@ export class SseParser {
   }
 }
 
-/** Read a fetch Response body as SSE until it ends; resolves on a clean end, rejects on a broken one. */
-export async function readSse(body: ReadableStream<Uint8Array>, parser: SseParser, onChunk?: () => void): Promise<void> {
-  const reader = body.getReader();
+/** Read a response body as SSE until it ends; resolves on a clean end, rejects on a broken one. */
+export async function readSse(body: AsyncIterable<Uint8Array>, parser: SseParser, onChunk?: () => void): Promise<void> {
   const decoder = new TextDecoder();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      onChunk?.();
-      parser.feed(decoder.decode(value, { stream: true }));
-    }
-  } finally {
-    reader.releaseLock();
+  for await (const chunk of body) {
+    onChunk?.();
+    parser.feed(decoder.decode(chunk, { stream: true }));
   }
 }

@@ -16,7 +16,8 @@ import { OrderedDelivery } from './ordered-delivery.js';
 import { SseParser, readSse } from './sse-parser.js';
 import { IdleWatchdog, idleMinMs } from './idle-watchdog.js';
 import { httpFailure, networkReason, nothingSent } from './http-failure.js';
-import { authHeaders, localError, resolveOptions, type ClientTransportOptions, type ResolvedOptions } from './options.js';
+import { authHeaders, localError, requestTimeoutMs, resolveOptions, type ClientTransportOptions, type ResolvedOptions } from './options.js';
+import { HttpClient, type HttpResponse } from './http-client.js';
 
 type State = 'open' | 'closing' | 'closed';
 
@@ -44,10 +45,16 @@ export class ResumableStreamableHttpTransport implements Transport {
   private chain: Promise<void> = Promise.resolve();
   private standalone: StreamState | undefined;
   private readonly delivery = new OrderedDelivery((m) => this.onmessage?.(m));
+  private readonly http: HttpClient;
 
   constructor(url: string | URL, options: ClientTransportOptions = {}) {
     this.url = new URL(url);
     this.o = resolveOptions(options);
+    this.http = new HttpClient(this.url);
+  }
+
+  private get(extra: Record<string, string>, signal: AbortSignal): Promise<HttpResponse> {
+    return this.http.request(this.url, { method: 'GET', headers: this.headers(extra), signal, headerTimeoutMs: requestTimeoutMs(this.o) });
   }
 
   /** Nothing to open yet: the session starts with the initialize POST. */
@@ -86,17 +93,19 @@ export class ResumableStreamableHttpTransport implements Transport {
     if (m.method === 'initialize') this.initializeId = m.id;
     const body = JSON.stringify(message);
     const abort = new AbortController();
-    let res: Response | undefined;
+    let res: HttpResponse | undefined;
     for (let attempt = 1; res === undefined; attempt++) {
       try {
-        res = await fetch(this.url, {
+        res = await this.http.request(this.url, {
           method: 'POST',
           headers: this.headers({ 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }),
           body,
           signal: AbortSignal.any([abort.signal, this.stopped.signal]),
+          headerTimeoutMs: requestTimeoutMs(this.o),
         });
       } catch (err) {
         if (this.stopped.signal.aborted) throw this.closedError();
+        this.http.reset();
         const e = new ConnectionError(`cannot reach ${this.url}: ${networkReason(err)}`, { kind: 'network', retryable: true, cause: err });
         // Retry only what cannot run twice by accident: nothing reached the server, or not a request.
         const limit = this.sessionId === undefined ? this.o.connectAttempts : this.o.backoff.maxAttempts;
@@ -106,24 +115,24 @@ export class ResumableStreamableHttpTransport implements Transport {
         if (!(await sleep(delay, this.stopped.signal))) throw this.closedError();
       }
     }
-    const sid = res.headers.get('mcp-session-id');
-    if (sid !== null && this.sessionId === undefined) this.sessionId = sid;
+    const sid = res.header('mcp-session-id');
+    if (sid !== undefined && this.sessionId === undefined) this.sessionId = sid;
     if (res.status === 202) {
-      await res.body?.cancel();
+      res.discard();
       if (m.method === 'notifications/initialized') void this.openStandalone();
       return;
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       const text = await res.text().catch(() => '');
       const e = httpFailure(
-        { status: res.status, header: (n) => res!.headers.get(n) ?? undefined, body: text },
+        { status: res.status, header: res.header, body: text },
         { url: String(this.url), hadToken: this.o.token !== undefined, resumingSession: res.status === 404 ? this.sessionId : undefined },
       );
       if (e.kind === 'session-lost' || ((e.kind === 'auth' || e.kind === 'forbidden') && this.sessionId !== undefined)) this.fail(e);
       throw e;
     }
-    const type = res.headers.get('content-type') ?? '';
-    if (type.includes('text/event-stream') && res.body !== null) {
+    const type = res.header('content-type') ?? '';
+    if (type.includes('text/event-stream')) {
       void this.readStream(res, { requestId: isRequest ? m.id : undefined, lastEventId: undefined, answered: false }, abort);
       return;
     }
@@ -148,7 +157,7 @@ export class ResumableStreamableHttpTransport implements Transport {
   }
 
   /** Read one SSE response to its end; resume it if it broke (or ended) before its response came. */
-  private async readStream(res: Response, stream: StreamState, abort: AbortController): Promise<void> {
+  private async readStream(res: HttpResponse, stream: StreamState, abort: AbortController): Promise<void> {
     const parser = new SseParser();
     const watchdog = new IdleWatchdog(() => {
       this.o.log.warn('a stream went silent: resuming it');
@@ -171,8 +180,9 @@ export class ResumableStreamableHttpTransport implements Transport {
     };
     let why = 'the server ended the stream';
     try {
-      await readSse(res.body!, parser, () => watchdog.activity());
+      await readSse(res.body, parser, () => watchdog.activity());
     } catch (err) {
+      this.http.reset(); // the pooled connections to this server are suspect too
       why = abort.signal.aborted && !this.stopped.signal.aborted ? 'the stream went silent' : networkReason(err);
     } finally {
       watchdog.stop();
@@ -196,17 +206,18 @@ export class ResumableStreamableHttpTransport implements Transport {
       if (!isStandalone) this.o.onstatus({ type: 'reconnecting', attempt, delayMs: delay, reason });
       if (!(await sleep(delay, this.stopped.signal)) || this.state !== 'open') return;
       const abort = new AbortController();
-      let res: Response;
+      let res: HttpResponse;
       try {
         const extra: Record<string, string> = { Accept: 'text/event-stream' };
         if (stream.lastEventId !== undefined) extra['Last-Event-ID'] = stream.lastEventId;
-        res = await fetch(this.url, { headers: this.headers(extra), signal: AbortSignal.any([abort.signal, this.stopped.signal]) });
+        res = await this.get(extra, AbortSignal.any([abort.signal, this.stopped.signal]));
       } catch (err) {
         if (this.state !== 'open') return;
+        this.http.reset();
         reason = networkReason(err);
         continue;
       }
-      if (res.ok && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body !== null) {
+      if (res.status === 200 && (res.header('content-type') ?? '').includes('text/event-stream')) {
         if (!isStandalone) this.o.onstatus({ type: 'resumed', attempts: attempt });
         return this.readStream(res, stream, abort);
       }
@@ -217,7 +228,7 @@ export class ResumableStreamableHttpTransport implements Transport {
         return;
       }
       const e = httpFailure(
-        { status: res.status, header: (n) => res.headers.get(n) ?? undefined, body: text },
+        { status: res.status, header: res.header, body: text },
         { url: String(this.url), hadToken: this.o.token !== undefined, resumingSession: res.status === 404 ? this.sessionId : undefined },
       );
       if (!e.retryable) return this.fail(e);
@@ -232,15 +243,15 @@ export class ResumableStreamableHttpTransport implements Transport {
     const stream: StreamState = { requestId: undefined, lastEventId: undefined, answered: false };
     this.standalone = stream;
     const abort = new AbortController();
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(this.url, { headers: this.headers({ Accept: 'text/event-stream' }), signal: AbortSignal.any([abort.signal, this.stopped.signal]) });
+      res = await this.get({ Accept: 'text/event-stream' }, AbortSignal.any([abort.signal, this.stopped.signal]));
     } catch (err) {
       if (this.state === 'open') await this.resume(stream, networkReason(err));
       return;
     }
-    if (res.status === 405 || !res.ok || res.body === null) {
-      await res.body?.cancel();
+    if (res.status !== 200) {
+      res.discard();
       this.o.log.debug(`no standalone stream (HTTP ${res.status}): server notifications come only with responses`);
       return;
     }
@@ -255,12 +266,13 @@ export class ResumableStreamableHttpTransport implements Transport {
     this.delivery.stop();
     if (this.sessionId !== undefined) {
       try {
-        const res = await fetch(this.url, { method: 'DELETE', headers: this.headers({}), signal: AbortSignal.timeout(2000) });
-        await res.body?.cancel();
+        const res = await this.http.request(this.url, { method: 'DELETE', headers: this.headers({}), signal: AbortSignal.timeout(2000) });
+        res.discard();
       } catch (err) {
         this.o.log.debug(`DELETE of the session failed: ${errorMessage(err)}`);
       }
     }
+    this.http.close();
     this.state = 'closed';
     this.onclose?.();
   }
@@ -270,6 +282,7 @@ export class ResumableStreamableHttpTransport implements Transport {
     this.state = 'closing';
     this.fatalError = error;
     this.stopped.abort();
+    this.http.close();
     setImmediate(() => {
       this.state = 'closed';
       this.onerror?.(error);
