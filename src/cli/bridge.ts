@@ -112,13 +112,13 @@ export class StdioBridge {
   private async replaySession(upstream: ResumableTransport): Promise<void> {
     if (this.initialize === undefined) return;
     const init = { ...this.initialize, id: this.nextOwnId() } as Message;
-    const answer = this.awaitOwn(upstream, init.id!);
+    const answer = this.awaitOwn(init.id!);
     await upstream.send(init as JSONRPCMessage);
     await answer;
     if (this.initialized) await upstream.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     for (const uri of this.subscriptions) {
       const id = this.nextOwnId();
-      const sub = this.awaitOwn(upstream, id);
+      const sub = this.awaitOwn(id);
       await upstream.send({ jsonrpc: '2.0', id, method: 'resources/subscribe', params: { uri } });
       await sub.catch((err) => this.log.warn(`could not resubscribe to ${uri}: ${errorMessage(err)}`));
     }
@@ -126,7 +126,8 @@ export class StdioBridge {
 
   private readonly ownWaiters = new Map<RequestId, { resolve: (m: Message) => void; reject: (e: Error) => void }>();
 
-  private awaitOwn(_upstream: ResumableTransport, id: RequestId): Promise<Message> {
+  /** The upstream answer to one of the bridge's own requests (swallowed, never relayed to the host). */
+  private awaitOwn(id: RequestId): Promise<Message> {
     return new Promise((resolve, reject) => {
       this.ownWaiters.set(id, {
         resolve: (m) => (m.error ? reject(new Error(JSON.stringify(m.error))) : resolve(m)),
