@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { connectSdkClient, installWebSocketGlobal } from '../helpers/sdk-client.js';
 import { hsToken, randomSecret } from '../helpers/tokens.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -117,7 +118,6 @@ export function lastProgress(text: string): number {
   return max;
 }
 
-import { connectSdkClient, installWebSocketGlobal } from '../helpers/sdk-client.js';
 
 export interface OperationEntry {
   tool: string;
