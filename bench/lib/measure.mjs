@@ -1,0 +1,52 @@
+// One measurement = one run of the load generator (bench/loadgen/main.mjs), pinned to the client CPU,
+// against a URL; its JSON result line, or { fatal } when it failed.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { pinned } from './processes.mjs';
+
+const LOADGEN = fileURLToPath(new URL('../loadgen/main.mjs', import.meta.url));
+
+/** Load generator arguments of each metric (the definitions in bench/README.md). */
+export function metricArgs(metric, cfg) {
+  switch (metric) {
+    case 'echo1': return ['echo', '--connections', '1', '--pipeline', '1', '--duration', String(cfg.duration), '--warmup', String(cfg.warmup)];
+    case 'echo32': return ['echo', '--connections', '32', '--pipeline', '8', '--duration', String(cfg.duration), '--warmup', String(cfg.warmup)];
+    case 'progress': return ['progress', '--count', String(cfg.count), '--repeat', '1', '--warmup-count', '1000'];
+    case 'idle': return ['idle', '--sessions', String(cfg.sessions), '--open-concurrency', '64', '--settle', String(cfg.settle), '--gc-signal'];
+    default: throw new Error(`unknown metric ${metric}`);
+  }
+}
+
+const URL_SCHEME = { ws: 'ws', sse: 'http', streamable: 'http' };
+export const urlFor = (transport, port, path) => `${URL_SCHEME[transport]}://127.0.0.1:${port}${path}`;
+
+/**
+ * Runs one metric. target: { transport, url, pids: number[], token? }; extra: more loadgen arguments
+ * (later ones win). log(line) gets the load generator's stderr.
+ */
+export function runLoadgen(cfg, target, metric, label, extra, log) {
+  const argv = [
+    process.execPath, LOADGEN, ...metricArgs(metric, cfg),
+    '--transport', target.transport, '--url', target.url, '--pid', target.pids.join(','),
+    '--watch-cpus', [cfg.serverCpu, cfg.clientCpu].join(','), '--label', label, '--json',
+    ...(target.token ? ['--token', target.token] : []), ...extra,
+  ];
+  const [cmd, ...args] = pinned(cfg.clientCpu, argv);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      if (err.trim()) log(`  ${err.trim().split('\n').join('\n  ')}`);
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()));
+      } catch {
+        resolve({ fatal: `load generator exited (${code ?? signal}): ${err.trim().slice(-400)}` });
+      }
+    });
+  });
+}
