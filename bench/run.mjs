@@ -6,7 +6,7 @@
 //
 // usage: npm run bench -- [--quick] [--rounds 3] [--metrics echo1,echo32,progress,idle]
 //          [--transport ws,sse,streamable] [--compare store,cluster,stateless] [--server-entry PATH]
-//          [--duration 8] [--warmup 2] [--count 100000] [--sessions 2000] [--settle 3]
+//          [--duration 8] [--warmup 2] [--count 100000] [--sessions 2000] [--settle 2]
 //          [--server-cpu 0] [--client-cpu 1] [--out DIR] [--no-build] [--no-anchor] [--extra-anchors raw-ws-cork]
 //          [--default-limits] [--server-env K=V,K=V] [--token T] [--force-compare]
 //          [--profile]   (instead of rounds: one CPU-profiled run of our server per transport and metric)

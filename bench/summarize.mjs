@@ -61,6 +61,17 @@ const otherLoad = (serverCpu) => (r) => {
   return busy == null || r.server_cpu_pct == null ? undefined : Math.max(0, busy - r.server_cpu_pct);
 };
 const steal = (c) => (r) => r.cpus?.[c]?.steal_pct;
+/** Work done per second of server CPU: less sensitive than raw throughput to other work on the core. */
+const perCpuSecond = (path) => (r) => {
+  const v = get(r, path);
+  return v == null || !r.server_cpu_pct ? undefined : v / (r.server_cpu_pct / 100);
+};
+/** Median share of the server's core that other processes used during the measurements, and the max. */
+function contention(rows, serverCpu) {
+  const xs = rows.filter((r) => !r.fatal && r.metric !== 'idle').map(otherLoad(serverCpu)).filter((x) => typeof x === 'number');
+  return xs.length ? { median: med(xs), max: Math.max(...xs) } : null;
+}
+const CONTENTION_FLAG = 15;
 
 function failures(L, rows) {
   const fatals = rows.filter((r) => r.fatal).map((r) => `- ${r.target} ${r.metric} round ${r.round}: ${r.fatal}`);
@@ -104,6 +115,7 @@ function anchorsSection(L, rows, env) {
         const r = rt('echo32', 'calls_per_s');
         const tgt = T?.echo32 && r != null ? `≥ ${T.echo32.min}×${pass(r >= T.echo32.min)}${T.echo32.stretch ? ` (stretch ≥ ${T.echo32.stretch}×${pass(r >= T.echo32.stretch)})` : ''}` : '';
         line('echo 32×8 calls/s', 'echo32', 'calls_per_s', (x) => fmt(x), tgt);
+        line('echo 32×8 calls per server CPU-second', 'echo32', perCpuSecond('calls_per_s'), (x) => fmt(x), '(efficiency, reported)');
         line('echo 32×8 p99 latency, ms', 'echo32', 'latency_ms.p99', (x) => fmt(x, 2));
       }
       if (n(ours, 'progress')) {
@@ -112,6 +124,7 @@ function anchorsSection(L, rows, env) {
         const lost = med(ok(ours, 'progress').map((x) => x.lost_notifications));
         const maxLost = Math.max(0, ...ok(ours, 'progress').map((x) => x.lost_notifications ?? 0));
         line(`progress ${fmt(env.count ?? 100000)} notifications/s`, 'progress', 'notifications_per_s', (x) => fmt(x), T?.progress && r != null ? `≥ ${T.progress.min}×${pass(r >= T.progress.min)}` : '');
+        line('progress notifications per server CPU-second', 'progress', perCpuSecond('notifications_per_s'), (x) => fmt(x), '(efficiency, reported)');
         line('progress time to first, ms', 'progress', 'time_to_first_ms', (x) => fmt(x, 1), T?.progress?.firstMs && first != null ? `≤ ${T.progress.firstMs} ms${pass(first <= T.progress.firstMs)}` : '');
         line('progress lost notifications', 'progress', 'lost_notifications', (x) => fmt(x), T?.progress && lost != null ? `${T.progress.lost} in every round${pass(maxLost === 0)}` : '');
       }
@@ -131,20 +144,20 @@ function anchorsSection(L, rows, env) {
     }
     if (names.some((a) => n(a, 'echo32'))) {
       L.push('', '#### Echo throughput: 32 connections × pipeline 8 (256 calls in flight)', '');
-      L.push('| server | calls/s | p50 ms | p90 ms | p99 ms | errors | server CPU % | client CPU % | other work on server CPU % | steal % | server RSS MiB | range calls/s | runs (contended) |');
-      L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      L.push('| server | calls/s | per server CPU-s | p50 ms | p90 ms | p99 ms | errors | server CPU % | client CPU % | other work on server CPU % | steal % | server RSS MiB | range calls/s | runs (contended) |');
+      L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const a of names) {
         const contended = ok(a, 'echo32').filter((r) => r.server_cpu_pct != null && r.server_cpu_pct < CONTENDED_CPU).length;
-        L.push(`| ${a} | ${fmt(M(a, 'echo32', 'calls_per_s'))} | ${fmt(M(a, 'echo32', 'latency_ms.p50'), 2)} | ${fmt(M(a, 'echo32', 'latency_ms.p90'), 2)} | ${fmt(M(a, 'echo32', 'latency_ms.p99'), 2)} | ${fmt(M(a, 'echo32', 'errors'))} | ${fmt(M(a, 'echo32', 'server_cpu_pct'))} | ${cpu(M(a, 'echo32', 'client_cpu_pct'))} | ${fmt(M(a, 'echo32', otherLoad(sc)))} | ${fmt(M(a, 'echo32', steal(sc)), 1)} | ${mib(M(a, 'echo32', 'server_rss_bytes'))} | ${range(a, 'echo32', 'calls_per_s')} | ${n(a, 'echo32')} (${contended}) |`);
+        L.push(`| ${a} | ${fmt(M(a, 'echo32', 'calls_per_s'))} | ${fmt(M(a, 'echo32', perCpuSecond('calls_per_s')))} | ${fmt(M(a, 'echo32', 'latency_ms.p50'), 2)} | ${fmt(M(a, 'echo32', 'latency_ms.p90'), 2)} | ${fmt(M(a, 'echo32', 'latency_ms.p99'), 2)} | ${fmt(M(a, 'echo32', 'errors'))} | ${fmt(M(a, 'echo32', 'server_cpu_pct'))} | ${cpu(M(a, 'echo32', 'client_cpu_pct'))} | ${fmt(M(a, 'echo32', otherLoad(sc)))} | ${fmt(M(a, 'echo32', steal(sc)), 1)} | ${mib(M(a, 'echo32', 'server_rss_bytes'))} | ${range(a, 'echo32', 'calls_per_s')} | ${n(a, 'echo32')} (${contended}) |`);
       }
       L.push('', `"contended": rounds in which the server used less than ${CONTENDED_CPU}% of its core although 256 calls were in flight. "other work": what else ran on the server's core (from /proc/stat, softirq included); "steal": time the hypervisor gave to other guests.`);
     }
     if (names.some((a) => n(a, 'progress'))) {
       L.push('', `#### Progress: process_batch count=${fmt(env.count ?? 100000)}, delayMs 0, one call with a progressToken`, '');
-      L.push('| server | notifications/s | time to first ms | time to result ms | lost | after result | out of order | server VmHWM MiB | server CPU % | client CPU % | other work on server CPU % | range notif/s | runs |');
-      L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      L.push('| server | notifications/s | per server CPU-s | time to first ms | time to result ms | lost | after result | out of order | server VmHWM MiB | server CPU % | client CPU % | other work on server CPU % | range notif/s | runs |');
+      L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const a of names) {
-        L.push(`| ${a} | ${fmt(M(a, 'progress', 'notifications_per_s'))} | ${fmt(M(a, 'progress', 'time_to_first_ms'), 1)} | ${fmt(M(a, 'progress', 'time_to_result_ms'))} | ${fmt(M(a, 'progress', 'lost_notifications'))} | ${fmt(M(a, 'progress', 'notifications_after_result'))} | ${fmt(M(a, 'progress', 'out_of_order'))} | ${mib(M(a, 'progress', 'server_hwm_bytes'))} | ${fmt(M(a, 'progress', 'server_cpu_pct'))} | ${cpu(M(a, 'progress', 'client_cpu_pct'))} | ${fmt(M(a, 'progress', otherLoad(sc)))} | ${range(a, 'progress', 'notifications_per_s')} | ${n(a, 'progress')} |`);
+        L.push(`| ${a} | ${fmt(M(a, 'progress', 'notifications_per_s'))} | ${fmt(M(a, 'progress', perCpuSecond('notifications_per_s')))} | ${fmt(M(a, 'progress', 'time_to_first_ms'), 1)} | ${fmt(M(a, 'progress', 'time_to_result_ms'))} | ${fmt(M(a, 'progress', 'lost_notifications'))} | ${fmt(M(a, 'progress', 'notifications_after_result'))} | ${fmt(M(a, 'progress', 'out_of_order'))} | ${mib(M(a, 'progress', 'server_hwm_bytes'))} | ${fmt(M(a, 'progress', 'server_cpu_pct'))} | ${cpu(M(a, 'progress', 'client_cpu_pct'))} | ${fmt(M(a, 'progress', otherLoad(sc)))} | ${range(a, 'progress', 'notifications_per_s')} | ${n(a, 'progress')} |`);
       }
     }
     if (names.some((a) => n(a, 'idle'))) {
@@ -162,9 +175,9 @@ function anchorsSection(L, rows, env) {
 /** The figures a comparison group reports, per metric: [label, path, format, lower is better]. */
 const FIGURES = {
   echo1: [['echo 1×1 p50 latency, ms', 'latency_ms.p50', (x) => fmt(x, 3), true], ['echo 1×1 calls/s', 'calls_per_s', (x) => fmt(x)]],
-  echo32: [['echo 32×8 calls/s', 'calls_per_s', (x) => fmt(x)], ['echo 32×8 p99 latency, ms', 'latency_ms.p99', (x) => fmt(x, 2), true],
+  echo32: [['echo 32×8 calls/s', 'calls_per_s', (x) => fmt(x)], ['echo 32×8 calls per server-side CPU-second', perCpuSecond('calls_per_s'), (x) => fmt(x)], ['echo 32×8 p99 latency, ms', 'latency_ms.p99', (x) => fmt(x, 2), true],
     ['echo 32×8 server-side CPU %', 'server_cpu_pct', (x) => fmt(x), true], ['echo 32×8 client CPU %', 'client_cpu_pct', cpu, true], ['echo 32×8 errors', 'errors', (x) => fmt(x), true]],
-  progress: [['progress notifications/s', 'notifications_per_s', (x) => fmt(x)], ['progress time to first, ms', 'time_to_first_ms', (x) => fmt(x, 1), true],
+  progress: [['progress notifications/s', 'notifications_per_s', (x) => fmt(x)], ['progress notifications per server-side CPU-second', perCpuSecond('notifications_per_s'), (x) => fmt(x)], ['progress time to first, ms', 'time_to_first_ms', (x) => fmt(x, 1), true],
     ['progress time to result, ms', 'time_to_result_ms', (x) => fmt(x), true], ['progress lost notifications', 'lost_notifications', (x) => fmt(x), true]],
 };
 
@@ -202,6 +215,11 @@ export function summarize(rawFile, env = {}) {
   const groupOf = (r) => r.group ?? 'anchors';
   const skipped = all.filter((r) => r.skipped);
   const rows = all.filter((r) => !r.skipped && !r.header);
+  const busy = contention(rows, String(env.server_cpu ?? 0));
+  if (busy && busy.median > CONTENTION_FLAG) {
+    L.push('', `⚠ **The machine was busy with other work**: other processes used a median ${fmt(busy.median)}% (up to ${fmt(busy.max)}%) of the server's core during the measurements. ` +
+      'Throughput, latency and their ratios are unreliable; the "per server CPU-second" figures are the better guide. Rerun on a quiet machine.');
+  }
   const anchorRows = rows.filter((r) => groupOf(r) === 'anchors');
   if (anchorRows.length) anchorsSection(L, anchorRows, env);
   for (const name of [...new Set(rows.map(groupOf))].filter((g) => g !== 'anchors')) {

@@ -39,7 +39,7 @@ export function settings(a, { TRANSPORTS, ANCHORS }) {
     warmup: num('warmup', 2, 1),
     count: num('count', 100_000, 20_000),
     sessions: num('sessions', 2000, 300),
-    settle: num('settle', 3, 1),
+    settle: num('settle', 2, 1),
     serverCpu: String(a['server-cpu'] ?? 0),
     clientCpu: String(a['client-cpu'] ?? 1),
     metrics: list(a.metrics, METRICS.join(',')),

@@ -14,7 +14,7 @@ echo:     --connections N (1) --pipeline W (1) --duration S (8) --warmup S (2) -
           --tool NAME (echo) --no-verify
 progress: --count N (100000) --delay-ms MS (0) --connections N (1) --repeat R (1) --warmup-count N (1000)
           --tool NAME (process_batch)
-idle:     --sessions N (2000) --open-concurrency K (64) --settle S (3) --settle-after-close S (1) --gc-signal`;
+idle:     --sessions N (2000) --open-concurrency K (64) --settle S (2) --settle-after-close S (0.5) --gc-signal`;
 
 export function parseOptions(argv) {
   const raw = { _: [] };
@@ -47,7 +47,7 @@ export function parseOptions(argv) {
     tool: raw.tool ?? 'echo', verify: raw.verify !== false,
     count: num('count', 100_000), delayMs: num('delay-ms', 0), repeat: num('repeat', 1), warmupCount: num('warmup-count', 1000),
     progressTool: raw.tool ?? 'process_batch',
-    sessions: num('sessions', 2000), settle: num('settle', 3), settleAfterClose: num('settle-after-close', 1), gcSignal: raw['gc-signal'] === true,
+    sessions: num('sessions', 2000), settle: num('settle', 2), settleAfterClose: num('settle-after-close', 0.5), gcSignal: raw['gc-signal'] === true,
   };
   if (o.stateless && transport !== 'streamable') throw new Error('--stateless is for --transport streamable');
   return o;

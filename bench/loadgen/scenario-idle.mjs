@@ -11,7 +11,7 @@ import { memoryOf, round } from './proc.mjs';
 function forceGc(o) {
   if (!o.gcSignal) return 0;
   for (const pid of o.pids) { try { process.kill(pid, 'SIGUSR2'); } catch { /* gone */ } }
-  return 1000; // give the GC time to finish before reading RSS
+  return 500; // give the GC time to finish before reading RSS
 }
 
 export async function runIdle(o) {
