@@ -8,7 +8,7 @@
 //          [--transport ws,sse,streamable] [--compare store,cluster,stateless] [--server-entry PATH]
 //          [--duration 8] [--warmup 2] [--count 100000] [--sessions 2000] [--settle 2]
 //          [--server-cpu 0] [--client-cpu 1] [--out DIR] [--no-build] [--no-anchor] [--extra-anchors raw-ws-cork]
-//          [--default-limits] [--server-env K=V,K=V] [--token T] [--force-compare]
+//          [--default-limits] [--server-env K=V,K=V] [--token T] [--force-compare] [--wait-quiet S]
 //          [--profile]   (instead of rounds: one CPU-profiled run of our server per transport and metric)
 
 // The server under test: this file, run with node from the repository root (`--server-entry` overrides).
@@ -95,7 +95,7 @@ const log = (s) => { process.stderr.write(s + '\n'); appendFileSync(join(cfg.out
 const env = {
   ...describeMachine(ROOT),
   server_cpu: cfg.serverCpu, client_cpu: cfg.clientCpu, pinned: hasTaskset,
-  quick: cfg.quick, rounds: cfg.rounds, duration: cfg.duration, warmup: cfg.warmup, count: cfg.count, sessions: cfg.sessions, settle: cfg.settle,
+  quick: cfg.quick, wait_quiet: cfg.waitQuiet, rounds: cfg.rounds, duration: cfg.duration, warmup: cfg.warmup, count: cfg.count, sessions: cfg.sessions, settle: cfg.settle,
   metrics: cfg.metrics, transports: cfg.transports, groups: cfg.groups, extra_anchors: cfg.extraAnchors,
   server_entry: cfg.serverEntry.startsWith(ROOT) ? cfg.serverEntry.slice(ROOT.length + 1) : cfg.serverEntry,
   our_server_env: ourEnvBase,

@@ -216,9 +216,13 @@ export function summarize(rawFile, env = {}) {
   const skipped = all.filter((r) => r.skipped);
   const rows = all.filter((r) => !r.skipped && !r.header);
   const busy = contention(rows, String(env.server_cpu ?? 0));
+  const waits = rows.filter((r) => r.wait_quiet);
+  if (waits.length) {
+    L.push('', `--wait-quiet ${env.wait_quiet} s: ${waits.filter((r) => r.wait_quiet.quiet).length} of ${waits.length} measurements started on quiet CPUs, after ${fmt(waits.reduce((a, r) => a + r.wait_quiet.waited_s, 0))} s of waiting in all.`);
+  }
   if (busy && busy.median > CONTENTION_FLAG) {
     L.push('', `⚠ **The machine was busy with other work**: other processes used a median ${fmt(busy.median)}% (up to ${fmt(busy.max)}%) of the server's core during the measurements. ` +
-      'Throughput, latency and their ratios are unreliable; the "per server CPU-second" figures are the better guide. Rerun on a quiet machine.');
+      'Throughput, latency and their ratios are unreliable; the "per server CPU-second" figures are the better guide. Rerun on a quiet machine, or with `--wait-quiet 60`.');
   }
   const anchorRows = rows.filter((r) => groupOf(r) === 'anchors');
   if (anchorRows.length) anchorsSection(L, anchorRows, env);

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pinned } from './processes.mjs';
+import { cpuSince, cpuSnapshot } from './machine.mjs';
 
 const LOADGEN = fileURLToPath(new URL('../loadgen/main.mjs', import.meta.url));
 
@@ -20,11 +21,40 @@ export function metricArgs(metric, cfg) {
 const URL_SCHEME = { ws: 'ws', sse: 'http', streamable: 'http' };
 export const urlFor = (transport, port, path) => `${URL_SCHEME[transport]}://127.0.0.1:${port}${path}`;
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Both pinned CPUs below this share of busy time (over 1 s, everything counted) = quiet. */
+const QUIET_BUSY_PCT = 20;
+
+/**
+ * With --wait-quiet S: waits up to S seconds for the server's and the client's CPUs to be quiet (other
+ * work on a busy machine comes in bursts: builds, test suites). Returns the seconds waited and whether
+ * it got quiet, recorded with the result.
+ */
+export async function waitQuiet(cfg, log) {
+  if (!cfg.waitQuiet) return undefined;
+  const t0 = Date.now();
+  for (;;) {
+    const start = cpuSnapshot();
+    await sleep(1000);
+    const now = cpuSince(start);
+    const busy = Math.max(now[cfg.serverCpu]?.busy_pct ?? 0, now[cfg.clientCpu]?.busy_pct ?? 0);
+    const waited = Math.round((Date.now() - t0) / 1000);
+    if (busy < QUIET_BUSY_PCT) return { waited_s: waited, quiet: true };
+    if (waited >= cfg.waitQuiet) { log(`  machine still busy (${busy}% on a bench CPU) after ${waited} s: measuring anyway`); return { waited_s: waited, quiet: false }; }
+  }
+}
+
 /**
  * Runs one metric. target: { transport, url, pids: number[], token? }; extra: more loadgen arguments
  * (later ones win). log(line) gets the load generator's stderr.
  */
-export function runLoadgen(cfg, target, metric, label, extra, log) {
+export async function runLoadgen(cfg, target, metric, label, extra, log) {
+  const quiet = await waitQuiet(cfg, log);
+  const res = await spawnLoadgen(cfg, target, metric, label, extra, log);
+  return quiet ? { ...res, wait_quiet: quiet } : res;
+}
+
+function spawnLoadgen(cfg, target, metric, label, extra, log) {
   const argv = [
     process.execPath, LOADGEN, ...metricArgs(metric, cfg),
     '--transport', target.transport, '--url', target.url, '--pid', target.pids.join(','),

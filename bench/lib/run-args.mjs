@@ -40,6 +40,7 @@ export function settings(a, { TRANSPORTS, ANCHORS }) {
     count: num('count', 100_000, 20_000),
     sessions: num('sessions', 2000, 300),
     settle: num('settle', 2, 1),
+    waitQuiet: num('wait-quiet', 0, 0),
     serverCpu: String(a['server-cpu'] ?? 0),
     clientCpu: String(a['client-cpu'] ?? 1),
     metrics: list(a.metrics, METRICS.join(',')),
