@@ -84,7 +84,12 @@ if (cfg.build) {
   const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (b.status !== 0) { console.error('bench: build failed'); process.exit(1); }
 }
-if (!existsSync(cfg.serverEntry)) { console.error(`bench: ${cfg.serverEntry} is missing (build first, or pass --server-entry)`); process.exit(1); }
+if (!existsSync(cfg.serverEntry)) {
+  const found = spawnSync('find', [join(ROOT, 'dist'), '-name', 'server.js', '-not', '-path', '*/node_modules/*'], { encoding: 'utf8' }).stdout?.trim();
+  console.error(`bench: ${cfg.serverEntry} is missing (build first, or pass --server-entry)` +
+    (found ? `\n  server.js files under dist/: ${found.split('\n').map((f) => f.slice(ROOT.length + 1)).join(', ')}` : ''));
+  process.exit(1);
+}
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19) + (cfg.profile ? '-profile' : cfg.quick ? '-quick' : '');
 cfg.outDir = resolve(ROOT, cfg.out ?? join('bench', 'results', stamp));

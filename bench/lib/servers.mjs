@@ -5,10 +5,11 @@ import { startProcess } from './processes.mjs';
 
 /**
  * Servers listen on port 0 (the kernel picks a free port: no race with other processes) and say which:
- * ours prints `realtime-mcp listening on http://host:port`, anchors (and maybe a future entry) `READY <port>`.
+ * ours prints `realtime-mcp listening on http://host:port` (Fastify's own log says `listening at`),
+ * anchors (and maybe a future entry) `READY <port>`.
  */
-const READY = /listening on http:\/\/\S+:(\d+)|^READY (\d+)/m;
-const portOf = (proc) => Number(proc.match[1] ?? proc.match[2]);
+const READY = /(?:listening (?:on|at) |^READY )(?:https?:\/\/\S+:)?(\d+)/m;
+const portOf = (proc) => Number(proc.match[1]);
 
 const logName = (name) => `server-${name.replace(/[^\w.-]+/g, '_')}.log`;
 
