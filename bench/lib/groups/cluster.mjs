@@ -1,0 +1,69 @@
+// --compare cluster: Streamable HTTP echo 32×8 through a real nginx (round robin, upstream keep-alive)
+// in front of two server processes sharing a redis-server (STORE=redis), against one server process
+// reached directly. Pinning: both nodes, nginx and redis-server on the server CPU, the load generator on
+// the client CPU — the cluster gets the same one core as the single process, so on a 2-core machine
+// the ratio is the cost of the clustered path (proxy hop + store in redis), not scale-out.
+import { startOurs } from '../servers.mjs';
+import { urlFor } from '../measure.mjs';
+import { redisAvailable, redisCommand, startRedis } from '../redis.mjs';
+import { nginxAvailable, startNginx } from '../nginx.mjs';
+import { storeUnsupported } from './store-support.mjs';
+
+const METRIC = 'echo32';
+
+export function clusterGroup(cfg) {
+  let redis;
+
+  async function single(ctx, r) {
+    const server = await startOurs(cfg, { name: 'realtime-mcp-single' });
+    return { pids: () => server.pids(), port: server.port, stop: () => server.stop() };
+  }
+
+  async function cluster(ctx, r) {
+    await redisCommand(redis.port, 'FLUSHALL');
+    const nodes = [];
+    try {
+      for (const n of ['a', 'b']) nodes.push(await startOurs(cfg, { name: `realtime-mcp-node-${n}`, env: { STORE: 'redis', REDIS_URL: redis.url } }));
+      const nginx = await startNginx({ upstreamPorts: nodes.map((n) => n.port), cpu: cfg.serverCpu, logDir: cfg.outDir });
+      return {
+        pids: () => [...nodes.flatMap((n) => n.pids()), ...nginx.pids(), redis.pid],
+        port: nginx.port,
+        stop: async () => { await nginx.stop(); for (const n of nodes) await n.stop(); },
+      };
+    } catch (e) {
+      for (const n of nodes) await n.stop();
+      throw e;
+    }
+  }
+
+  return {
+    name: 'cluster',
+    title: 'nginx + 2 nodes (STORE=redis) vs 1 node direct (Streamable HTTP)',
+    baseline: 'single',
+    async prepare() {
+      const missing = [!nginxAvailable() && 'nginx', !redisAvailable() && 'redis-server'].filter(Boolean);
+      if (missing.length) return { skip: `${missing.join(' and ')} not on PATH (Debian: apt-get install ${missing.map((m) => (m === 'nginx' ? 'nginx-light' : m)).join(' ')})`, cannot: true };
+      redis = await startRedis({ cpu: cfg.serverCpu, logDir: cfg.outDir });
+      const why = await storeUnsupported(cfg, redis);
+      return why ? { skip: `two nodes need one store for both: ${why}` } : {};
+    },
+    async round(ctx, r) {
+      const list = [['single', single], ['cluster', cluster]];
+      if (r % 2 === 0) list.reverse();
+      for (const [name, start] of list) {
+        ctx.log(`\n== cluster round ${r}/${cfg.rounds}: ${name} (${ctx.elapsed()} s)`);
+        let setup;
+        try {
+          setup = await start(ctx, r);
+          const target = { transport: 'streamable', url: urlFor('streamable', setup.port, '/mcp'), pids: setup.pids(), token: cfg.token };
+          ctx.record({ group: 'cluster', target: name, transport: 'streamable', metric: METRIC, round: r, ...(await ctx.measure(target, METRIC, `cluster-${name}/${METRIC}/r${r}`)) });
+        } catch (e) {
+          ctx.log(`  ERROR ${e.message}`);
+          ctx.record({ group: 'cluster', target: name, transport: 'streamable', metric: METRIC, round: r, fatal: e.message });
+        }
+        await setup?.stop();
+      }
+    },
+    async cleanup() { await redis?.stop(); },
+  };
+}
