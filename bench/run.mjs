@@ -12,7 +12,7 @@
 //          [--profile]   (instead of rounds: one CPU-profiled run of our server per transport and metric)
 
 // The server under test: this file, run with node from the repository root (`--server-entry` overrides).
-const SERVER_ENTRY = 'dist/src/server.js';
+const SERVER_ENTRY = 'dist/plugins/server.js';
 
 // One entry per transport: our server's name and URL path there, and the anchor it is compared with.
 const TRANSPORTS = {
