@@ -22,6 +22,7 @@ import { hasStaticToken } from '../src/auth/static-token.js';
 import { bearerChallenge, type BearerChallenge } from '../src/auth/www-authenticate.js';
 import { Errors, RpcError } from '../src/errors.js';
 import { ANONYMOUS } from '../src/sessions/principal.js';
+import type { AuthFailureReason } from '../src/metrics/telemetry.js';
 import { sendHttpError } from './json-rpc-errors.js';
 
 export interface McpAuth {
@@ -131,7 +132,9 @@ const authGuardPlugin: FastifyPluginAsync = async (app) => {
     decoratorName: 'mcpTokenClaims',
   } as never);
 
-  const unauthorized = (request: FastifyRequest, reply: FastifyReply, description: string | undefined, tokenSent: boolean) => {
+  const failures = app.mcp.telemetry.authFailures;
+  const unauthorized = (request: FastifyRequest, reply: FastifyReply, description: string | undefined, tokenSent: boolean, reason: AuthFailureReason) => {
+    failures[reason]++;
     request.log.debug({ reason: description ?? 'no token', ip: request.ip }, 'authentication failed');
     return challenge(reply, 401, tokenSent ? { error: 'invalid_token', description } : {});
   };
@@ -142,24 +145,29 @@ const authGuardPlugin: FastifyPluginAsync = async (app) => {
       return;
     }
     const found = findBearerToken(request.headers);
-    if (!found.ok) return unauthorized(request, reply, found.description, found.reason === 'malformed');
+    if (!found.ok) return unauthorized(request, reply, found.description, found.reason === 'malformed', found.reason === 'malformed' ? 'malformed' : 'no_token');
     (request as TokenRequest)[kToken] = found.token;
 
     let claims: TokenClaims;
     try {
       claims = await (request as TokenRequest).mcpJwtVerify();
     } catch (err) {
-      if (isTokenRejection(err)) return unauthorized(request, reply, tokenErrorDescription(err), true);
+      if (isTokenRejection(err)) {
+        const description = tokenErrorDescription(err);
+        return unauthorized(request, reply, description, true, description === 'token expired' ? 'expired' : 'invalid_token');
+      }
+      failures.jwks_unavailable++;
       request.log.warn({ err: (err as Error).message }, 'cannot verify tokens: JWKS unavailable');
       return sendHttpError(reply, new RpcError(Errors.AUTH_UNAVAILABLE, 'Cannot verify tokens right now (the JWKS is unreachable); retry shortly', { retryAfterMs: 5_000 }));
     }
     const audience = settings.audience ?? resourceUrl();
-    if (!audienceMatches(claims.aud, audience)) return unauthorized(request, reply, 'token audience is not this server', true);
+    if (!audienceMatches(claims.aud, audience)) return unauthorized(request, reply, 'token audience is not this server', true, 'wrong_audience');
     const principal = principalFromClaims(claims);
-    if (principal === undefined) return unauthorized(request, reply, 'token has no subject', true);
+    if (principal === undefined) return unauthorized(request, reply, 'token has no subject', true, 'invalid_token');
     request.principal = principal;
 
     const missing = missingScopes(principal, settings.requiredScopes);
+    if (missing.length > 0) failures.insufficient_scope++;
     if (missing.length > 0) return challenge(reply, 403, { error: 'insufficient_scope', scopes: settings.requiredScopes, description: `missing scope: ${missing.join(' ')}` });
   });
 };

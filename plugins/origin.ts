@@ -17,14 +17,17 @@ const originPlugin: FastifyPluginAsync = async (app) => {
     resourceUrl: config.RESOURCE_URL,
   });
 
+  const failures = app.mcp.telemetry.authFailures;
   // Callback style, not async: this runs on every MCP request and needs no promise.
   app.addHook('onRequest', (request, reply, done) => {
     if (!policy.hostAllowed(request.headers.host)) {
+      failures.host++;
       request.log.info({ host: request.headers.host }, 'refused request: Host not allowed');
       sendHttpError(reply, new RpcError(Errors.FORBIDDEN_ORIGIN, 'Forbidden: Host not allowed (set ALLOWED_HOSTS / allowedHosts)'));
       return;
     }
     if (!policy.originAllowed(request.headers.origin)) {
+      failures.origin++;
       request.log.info({ origin: request.headers.origin }, 'refused request: Origin not allowed');
       sendHttpError(reply, new RpcError(Errors.FORBIDDEN_ORIGIN, 'Forbidden: Origin not allowed (set ALLOWED_ORIGINS / allowedOrigins)'));
       return;

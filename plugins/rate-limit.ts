@@ -46,9 +46,10 @@ function opensLongLivedConnection(request: FastifyRequest): boolean {
 
 const rateLimitPlugin: FastifyPluginAsync = async (app) => {
   const config = app.mcpConfig;
+  const rejections = app.mcp.telemetry.rejections;
   const connections = new ConnectionCounter(config.MAX_CONNECTIONS_PER_PRINCIPAL);
   const messageLimits = { messagesPerSecond: config.WS_MESSAGES_PER_SECOND, burst: config.WS_MESSAGE_BURST, strikes: config.WS_RATE_LIMIT_STRIKES };
-  app.decorate('mcpLimits', { connections, newMessageLimiter: () => createMessageRateLimiter(messageLimits) });
+  app.decorate('mcpLimits', { connections, newMessageLimiter: () => createMessageRateLimiter(messageLimits, () => rejections.ws_message_limit++) });
 
   if (config.RATE_LIMIT_MAX > 0) {
     // global: false: only the hook below applies it, to this plugin's guarded routes (not health checks,
@@ -57,6 +58,7 @@ const rateLimitPlugin: FastifyPluginAsync = async (app) => {
     await app.register(rateLimit, {
       global: false,
       enableDraftSpec: true,
+      onExceeded: () => rejections.rate_limit++,
       // Thrown by the plugin; our error handler (json-rpc-errors.ts) renders it like every other error.
       errorResponseBuilder: (_request, context) =>
         retryLater(Errors.RATE_LIMITED, `Rate limited: more than ${context.max} requests in ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`, context.ttl, { limit: context.max }),
@@ -72,6 +74,7 @@ const rateLimitPlugin: FastifyPluginAsync = async (app) => {
       if (p === undefined || p === ANONYMOUS) return; // per principal: without auth there is none (MAX_SESSIONS still applies)
       const key = limitKey(request);
       if (!connections.acquire(key)) {
+        rejections.connection_limit++;
         request.log.info({ subject: p.subject, max: connections.max }, 'refused connection: too many open for this principal');
         return sendHttpError(reply, retryLater(Errors.LIMIT_REACHED, `Too many connections: at most ${connections.max} open connections per principal`, DEFAULTS.RETRY_AFTER_S * 1000, { maxConnections: connections.max }));
       }

@@ -40,12 +40,13 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
     const resume = await resumable(request);
     if (resume !== undefined) {
       const { transport, seq } = resume;
+      core.telemetry.resumes.ok++;
       transport.attachStream(takeOver(reply), `${endpointPath}?sessionId=${transport.session.id}`, {}, seq);
       request.log.debug({ session: transport.session.id }, 'sse session resumed');
       return;
     }
     if (core.sessions.full) {
-      return reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
+      return (core.telemetry.rejections.session_limit++, reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000)));
     }
     const session = core.createSession('sse', request.principal);
     const transport = new LegacySseTransport(session, core, transportOptions);

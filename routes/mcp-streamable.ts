@@ -77,7 +77,7 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     let transport: StreamableTransport | undefined;
     let created = false;
     if (request.headers['mcp-session-id'] === undefined && isInitialize) {
-      if (core.sessions.full) return reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
+      if (core.sessions.full) return (core.telemetry.rejections.session_limit++, reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000)));
       transport = createSession(request);
       created = true;
     } else {
@@ -100,6 +100,7 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     const transport = await existing(request, reply, true);
     if (transport === undefined) return reply;
     const lastEventId = request.headers['last-event-id'];
+    if (typeof lastEventId === 'string') core.telemetry.resumes.ok++;
     transport.openStream(takeOver(reply), typeof lastEventId === 'string' ? lastEventId : undefined);
   });
 

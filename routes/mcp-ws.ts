@@ -26,6 +26,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     messageLimit: app.mcpLimits.newMessageLimiter(),
     resumeWindowMs: config.EVENT_BUFFER_EVENTS > 0 ? config.RESUME_WINDOW_MS : 0,
     findResumable: (sessionId: string) => resumable(sessionId, request),
+    onResume: (outcome: 'ok' | 'expired') => core.telemetry.resumes[outcome]++,
   });
 
   /**
@@ -51,6 +52,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     if (typeof resumeId === 'string') {
       const transport = await resumable(resumeId, request);
       if (transport === undefined) {
+        core.telemetry.resumes.expired++;
         return reply.mcpError(new RpcError(Errors.SESSION_NOT_FOUND, 'Session not found: it ended, its resume window passed, or it is not yours; connect without Mcp-Session-Id to start a new session'));
       }
       const lastSeq = parseLastEventId(headerValue(request.headers['last-event-id']), transport.session);
@@ -61,7 +63,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
       return;
     }
     if (core.sessions.full) {
-      return reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000));
+      return (core.telemetry.rejections.session_limit++, reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000)));
     }
     admitted(request, { sessionId: core.sessions.newId() });
   }
@@ -71,6 +73,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     const connection = new WebSocketConnection(ws, request.raw.socket as Socket);
     app.mcpHeartbeat.watch(ws);
     if (resume !== undefined) {
+      core.telemetry.resumes.ok++;
       resume.transport.attach(connection, resume.lastSeq);
       request.log.debug({ session: id, after: resume.lastSeq }, 'websocket session resumed');
       return;

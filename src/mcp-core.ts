@@ -22,6 +22,7 @@ import { Cluster } from './cluster/cluster.js';
 import { ClusterLive } from './resources/cluster-live.js';
 import { createMemoryStores } from './stores/memory/memory-stores.js';
 import type { SessionPatch, SessionRecord, Stores } from './stores/types.js';
+import { Telemetry } from './metrics/telemetry.js';
 
 export interface CoreLogger {
   debug(obj: object, msg: string): void;
@@ -58,6 +59,8 @@ export class McpCore {
   readonly identity: ServerIdentity;
   readonly logger: CoreLogger | undefined;
   readonly stores: Stores;
+  /** What the server counts as it works (GET /metrics reads it). */
+  readonly telemetry = new Telemetry();
   /** Sessions across nodes (a no-op layer with the in-memory stores). */
   readonly cluster: Cluster;
   private readonly outboxOptions: Required<NonNullable<McpCoreOptions['outbox']>>;
@@ -77,7 +80,7 @@ export class McpCore {
       slowClientTimeoutMs: options.outbox?.slowClientTimeoutMs ?? DEFAULTS.SLOW_CLIENT_TIMEOUT_MS,
       barrierTimeoutMs: options.outbox?.barrierTimeoutMs ?? DEFAULTS.ORDERING_BARRIER_TIMEOUT_MS,
     };
-    this.runner = new OperationRunner({ logger: options.logger, limits: options.limits });
+    this.runner = new OperationRunner({ logger: options.logger, limits: options.limits, onQueueFull: () => this.telemetry.rejections.queue_full++ });
     this.dispatcher = new Dispatcher(this.tools, this.runner, this.identity);
     this.resources.install(this.dispatcher);
     this.prompts.install(this.dispatcher);
@@ -152,6 +155,7 @@ export class McpCore {
       slowClientTimeoutMs,
       loggerName: this.identity.name,
       streamPrefix: this.cluster?.enabled ? `${this.stores.nodes.id}-` : '',
+      counters: this.telemetry.transports[kind],
       // Any answer, an error included, means the client handled what came before the ping.
       ping: () => s.request('ping', undefined, { timeoutMs: barrierTimeoutMs }).catch((err: { code?: unknown }) => {
         if (typeof err?.code !== 'number') throw err;
@@ -179,6 +183,7 @@ export class McpCore {
   /** One structurally valid message from a session's client. */
   receive(session: Session, message: IncomingMessage): void {
     if (session.closed) return;
+    this.telemetry.transports[session.transportKind].messagesIn++;
     this.dispatcher.handle(session, message);
   }
 

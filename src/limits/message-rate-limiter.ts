@@ -30,7 +30,7 @@ export class MessageRateLimiter {
   private windowStart = 0;
   private strikesInWindow = 0;
 
-  constructor(private readonly options: MessageRateLimitOptions) {
+  constructor(private readonly options: MessageRateLimitOptions, private readonly onRefused?: () => void) {
     this.now = options.now ?? (() => performance.now());
     this.bucket = new TokenBucket(options.messagesPerSecond, options.burst, this.now());
   }
@@ -40,6 +40,7 @@ export class MessageRateLimiter {
     const now = this.now();
     const wait = this.bucket.take(now);
     if (wait === 0) return ALLOWED;
+    this.onRefused?.();
     if (now - this.windowStart > STRIKE_WINDOW_MS) {
       this.windowStart = now;
       this.strikesInWindow = 0;
@@ -50,6 +51,6 @@ export class MessageRateLimiter {
 }
 
 /** A limiter for a new session, or undefined when the limit is off. */
-export function createMessageRateLimiter(options: MessageRateLimitOptions): MessageRateLimiter | undefined {
-  return options.messagesPerSecond > 0 ? new MessageRateLimiter(options) : undefined;
+export function createMessageRateLimiter(options: MessageRateLimitOptions, onRefused?: () => void): MessageRateLimiter | undefined {
+  return options.messagesPerSecond > 0 ? new MessageRateLimiter(options, onRefused) : undefined;
 }

@@ -45,8 +45,10 @@ export class Operation implements ToolContext {
   readonly requestId: RequestId;
   readonly tool: RegisteredTool;
   readonly progressToken: ProgressToken | undefined;
+  /** When the call was admitted (performance.now()). */
+  readonly admittedAt = performance.now();
   /** When the handler started (reset when a queued call starts: time spent queued is not counted). */
-  startedAt = performance.now();
+  startedAt = this.admittedAt;
   state: OperationState = 'running';
   /** When true, no response is sent (client cancelled with notifications/cancelled, per spec). */
   silent = false;

@@ -64,8 +64,11 @@ export class OperationRunner {
   readonly limits: RunnerLimits;
   readonly hooks = new HookList<RunnerHooks>();
 
-  constructor(options: { logger?: RunnerLogger; limits?: Partial<RunnerLimits> } = {}) {
+  private readonly onQueueFull: (() => void) | undefined;
+
+  constructor(options: { logger?: RunnerLogger; limits?: Partial<RunnerLimits>; onQueueFull?: () => void } = {}) {
     this.logger = options.logger;
+    this.onQueueFull = options.onQueueFull;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
   }
 
@@ -112,6 +115,7 @@ export class OperationRunner {
     // With nothing of its own waiting, session.operations holds only this session's running calls.
     const canRunNow = waiting === 0 && this.runningCount < this.limits.maxConcurrentOperations && session.operations.size < this.limits.maxConcurrentPerSession;
     if (!canRunNow && waiting >= this.limits.maxQueuedPerSession) {
+      this.onQueueFull?.();
       const { maxQueuedPerSession, maxConcurrentPerSession } = this.limits;
       session.send(errorMessage(errorResponse(requestId, Errors.LIMIT_REACHED.rpc,
         `Too many calls queued: this session already has ${waiting} calls waiting (limit ${maxQueuedPerSession}) behind ${maxConcurrentPerSession} running; wait for some to finish`,

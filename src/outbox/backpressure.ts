@@ -6,6 +6,7 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { OutMessage } from './messages.js';
 import type { OutboxSink } from './sink.js';
+import type { TransportCounters } from '../metrics/telemetry.js';
 
 export interface BackpressureOptions {
   /** Queued bytes above which the client counts as slow. */
@@ -28,6 +29,7 @@ export class SinkPressure {
     private readonly options: BackpressureOptions,
     /** Called when the client caught up, to send what was held back. */
     private readonly onCaughtUp: (pressure: SinkPressure) => void,
+    private readonly counters?: TransportCounters,
   ) {}
 
   get congested(): boolean {
@@ -36,7 +38,7 @@ export class SinkPressure {
 
   /** Keep only the newest progress of its call (re-inserted: flush order follows the newest update). */
   coalesce(message: OutMessage): void {
-    this.pending.delete(message.requestId!);
+    if (this.pending.delete(message.requestId!) && this.counters !== undefined) this.counters.progressCoalesced++;
     this.pending.set(message.requestId!, message);
   }
 
@@ -71,9 +73,12 @@ export class SinkPressure {
   afterWrite(): void {
     if (this.congestedSince !== undefined || this.sink.bufferedAmount <= this.options.highWaterBytes) return;
     this.congestedSince = performance.now();
+    if (this.counters !== undefined) this.counters.backpressureEpisodes++;
     this.slowTimer = setTimeout(() => {
       this.slowTimer = undefined;
-      if (!this.stopped && this.congestedSince !== undefined) this.sink.dropSlowClient();
+      if (this.stopped || this.congestedSince === undefined) return;
+      if (this.counters !== undefined) this.counters.slowClientDisconnects++;
+      this.sink.dropSlowClient();
     }, this.options.slowClientTimeoutMs);
     this.slowTimer.unref();
     void this.sink.whenDrained().then(() => {

@@ -18,6 +18,7 @@ import { SESSION_STREAM, type EventLog, type ReplayResult } from './event-log.js
 import { errorMessage, isResponse, logMessage, type OutMessage } from './messages.js';
 import { OrderingBarrier } from './ordering-barrier.js';
 import type { OutboxSink } from './sink.js';
+import { newCounters, type TransportCounters } from '../metrics/telemetry.js';
 
 /** Completed request streams kept for a client that may still come back for their response. */
 const MAX_COMPLETED_STREAMS = 1_000;
@@ -36,6 +37,8 @@ export interface OutboxOptions extends Partial<BackpressureOptions> {
   loggerName?: string;
   /** Prefix of request stream names (`<prefix>1`, `<prefix>2`, …): the node id when several nodes write one session's log. */
   streamPrefix?: string;
+  /** Where the traffic is counted (its transport's counters; see metrics/telemetry.ts). */
+  counters?: TransportCounters;
 }
 
 export class Outbox {
@@ -56,6 +59,7 @@ export class Outbox {
   private forwardSessionStream: ((message: OutMessage) => void) | undefined;
   /** Prefix of this outbox's request streams (the node id with several nodes), so names never collide. */
   private readonly streamPrefix: string;
+  private readonly counters: TransportCounters;
 
   constructor(log: EventLog, options: OutboxOptions) {
     this.log = log;
@@ -65,6 +69,7 @@ export class Outbox {
     };
     this.loggerName = options.loggerName ?? 'realtime-mcp';
     this.streamPrefix = options.streamPrefix ?? '';
+    this.counters = options.counters ?? newCounters();
     // The session stream's own round trip when its sink has one (a WebSocket ping frame), else a JSON-RPC ping.
     const ping = () => this.sinks.get(SESSION_STREAM)?.sink.barrierPing?.() ?? options.ping();
     this.barrier = new OrderingBarrier(ping, (response) => this.send(response));
@@ -78,7 +83,10 @@ export class Outbox {
     const attached = this.sinks.get(stream);
     if (attached !== undefined && attached.pressure.congested) {
       if (message.kind === 'progress') return attached.pressure.coalesce(message);
-      if (message.kind === 'log') return attached.pressure.countDroppedLog();
+      if (message.kind === 'log') {
+        this.counters.logsDropped++;
+        return attached.pressure.countDroppedLog();
+      }
     }
     if (isResponse(message) && message.requestId !== undefined) {
       // The call's newest coalesced progress goes first: progress never arrives after its result.
@@ -148,7 +156,7 @@ export class Outbox {
     if (stream !== SESSION_STREAM && !this.completed.has(stream) && !this.isOpenRequestStream(stream)) this.markCompleted(stream);
     const attached: Attached = {
       sink,
-      pressure: new SinkPressure(sink, this.pressureOptions, (p) => this.caughtUp(stream, p)),
+      pressure: new SinkPressure(sink, this.pressureOptions, (p) => this.caughtUp(stream, p), this.counters),
       waiting: undefined,
     };
     this.sinks.set(stream, attached);
@@ -234,6 +242,8 @@ export class Outbox {
     const live = attached !== undefined && attached.waiting === undefined;
     const response = isResponse(message);
     const seq = this.log.append(stream, text, response && attached === undefined ? message.requestId : undefined);
+    this.counters.messagesOut++;
+    if (message.kind === 'progress') this.counters.progressSent++;
     if (attached !== undefined) {
       if (live) this.write(stream, attached, seq, text, message);
       else attached.waiting!.push({ seq, text, message });
@@ -282,6 +292,7 @@ export class Outbox {
     }
     for (const w of waiting) if (w.seq > last) this.write(stream, attached, w.seq, w.text, w.message);
     // A result that can no longer be delivered is named, never left hanging.
+    this.counters.resultsLost += result.lostResponses.length;
     for (const id of result.lostResponses) {
       this.emit(stream, attached, errorMessage(errorResponse(id, Errors.RESULT_LOST.rpc,
         'The result of this request was lost: more messages were sent while you were away than the server keeps (EVENT_BUFFER_EVENTS / EVENT_BUFFER_BYTES)')));

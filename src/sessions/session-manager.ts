@@ -1,11 +1,15 @@
 // The one registry of live sessions, shared by every transport.
 import { randomUUID } from 'node:crypto';
-import { TRANSPORT_KINDS, type Session, type TransportKind } from './session.js';
+import { TRANSPORT_KINDS, type Session, type SessionCounts, type TransportKind } from './session.js';
 import { samePrincipal, type Principal } from './principal.js';
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   readonly maxSessions: number;
+  private readonly counts: SessionCounts = {
+    byTransport: Object.fromEntries(TRANSPORT_KINDS.map((k) => [k, 0])) as Record<TransportKind, number>,
+    detached: 0,
+  };
 
   constructor(options: { maxSessions: number }) {
     this.maxSessions = options.maxSessions;
@@ -26,7 +30,19 @@ export class SessionManager {
 
   /** Register a new session (McpCore.createSession builds it). */
   add(session: Session): void {
+    if (this.sessions.get(session.id) === session) return;
     this.sessions.set(session.id, session);
+    this.counts.byTransport[session.transportKind]++;
+    if (session.detached) this.counts.detached++;
+    session.counts = this.counts;
+  }
+
+  private untrack(session: Session): void {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    this.counts.byTransport[session.transportKind]--;
+    if (session.detached) this.counts.detached--;
+    session.counts = undefined;
   }
 
   get(id: string): Session | undefined {
@@ -50,28 +66,21 @@ export class SessionManager {
 
   /** Stop holding a session that lives on (another node took it over). */
   remove(session: Session): void {
-    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    this.untrack(session);
   }
 
   /** Forget the session; the caller has already aborted its operations. */
   delete(session: Session): void {
     session.closed = true;
-    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    this.untrack(session);
   }
 
   all(): IterableIterator<Session> {
     return this.sessions.values();
   }
 
-  /** Open sessions by transport, and how many of them wait detached for their client to resume them. */
+  /** Open sessions by transport, and how many of them wait detached for their client to resume them (kept as sessions come and go: no pass over them). */
   count(): { byTransport: Record<TransportKind, number>; detached: number } {
-    const byTransport = Object.fromEntries(TRANSPORT_KINDS.map((k) => [k, 0])) as Record<TransportKind, number>;
-    let detached = 0;
-    for (const s of this.sessions.values()) {
-      if (s.closed) continue;
-      byTransport[s.transportKind]++;
-      if (s.detached) detached++;
-    }
-    return { byTransport, detached };
+    return { byTransport: { ...this.counts.byTransport }, detached: this.counts.detached };
   }
 }

@@ -23,6 +23,12 @@ export interface SessionBinding {
   handOver?(): Promise<void>;
 }
 
+/** Open sessions by transport and how many wait detached, maintained as sessions come and go. */
+export interface SessionCounts {
+  byTransport: Record<TransportKind, number>;
+  detached: number;
+}
+
 interface PendingRequest {
   resolve(result: unknown): void;
   reject(error: Error): void;
@@ -49,12 +55,10 @@ export class Session {
   initialized = false;
   /** Minimum level for `notifications/message`; unset = everything (as the SDK server does). */
   logLevel: LoggingLevel | undefined;
-  /**
-   * True while the session's connection is gone and it waits for its client to resume it (a dropped
-   * WebSocket within its resume window, a legacy SSE session between streams).
-   */
-  detached = false;
   closed = false;
+  /** The counts of the registry holding this session (kept up to date without a pass over sessions). */
+  counts: SessionCounts | undefined;
+  private isDetached = false;
 
   /** Calls in flight, by request id. */
   readonly operations = new Map<RequestId, Operation>();
@@ -67,6 +71,20 @@ export class Session {
     this.transportKind = transportKind;
     this.principal = principal;
     this.outbox = outbox(this);
+  }
+
+  /**
+   * True while the session's connection is gone and it waits for its client to resume it (a dropped
+   * WebSocket within its resume window, a legacy SSE session between streams).
+   */
+  get detached(): boolean {
+    return this.isDetached;
+  }
+
+  set detached(value: boolean) {
+    if (value === this.isDetached) return;
+    this.isDetached = value;
+    if (this.counts !== undefined) this.counts.detached += value ? 1 : -1;
   }
 
   /** Hand a message to the client (see outbox.ts for what happens to it). */

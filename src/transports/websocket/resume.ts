@@ -49,16 +49,19 @@ export async function handOver(
   params: Record<string, unknown>,
   findResumable: (sessionId: string) => Promise<Resumable | undefined>,
   release: () => void,
+  onResume?: (outcome: 'ok' | 'expired') => void,
 ): Promise<boolean> {
   const target = typeof params.sessionId === 'string' && params.sessionId !== fresh.id ? await findResumable(params.sessionId) : undefined;
   const lastEventId = params.lastEventId === undefined ? undefined : String(params.lastEventId);
   const after = target !== undefined && target.session !== fresh ? parseLastEventId(lastEventId, target.session) : undefined;
   if (target === undefined || after === undefined) {
+    onResume?.('expired');
     fresh.send(errorMessage(errorResponse(requestId, Errors.SESSION_NOT_FOUND.rpc,
       'Session not found: it ended, its resume window passed, it is not yours, or lastEventId is not one of its frames; start a new session')));
     return false;
   }
   const missed = target.session.outbox.lastSeq(SESSION_STREAM) - after;
+  onResume?.('ok');
   release(); // the fresh, empty session lets go of the connection without closing it, and ends
   target.attach(connection, after);
   target.session.send(resultMessage(requestId, { sessionId: target.session.id, resumedAfter: after, missed }));

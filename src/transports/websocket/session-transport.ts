@@ -30,6 +30,8 @@ export interface WebSocketSessionOptions {
   resumeWindowMs: number;
   /** For `session/resume` on a fresh connection: the caller's resumable session with this id, if any. */
   findResumable?: (sessionId: string) => Promise<Resumable | undefined>;
+  /** Counts resumes (metrics). */
+  onResume?: (outcome: 'ok' | 'expired') => void;
 }
 
 export class WebSocketSessionTransport implements SessionBinding, Resumable {
@@ -85,7 +87,7 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     if (++this.framesSeen === 1 && m.method === SESSION_RESUME_METHOD && m.id !== undefined && this.options.findResumable) {
       // Nothing else is read from this connection until the handover is decided.
       connection.listen(undefined);
-      void handOver(this.session, connection, m.id, m.params ?? {}, this.options.findResumable, () => this.release(connection)).then((moved) => {
+      void handOver(this.session, connection, m.id, m.params ?? {}, this.options.findResumable, () => this.release(connection), this.options.onResume).then((moved) => {
         if (!moved && this.connection === connection) connection.listen({ onText: (t) => this.onText(connection, t), onClose: (c) => this.onClose(connection, c) });
       });
       return;
