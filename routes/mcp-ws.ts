@@ -67,6 +67,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
       messageLimit: app.mcpLimits.newMessageLimiter(),
       resumeWindowMs: config.EVENT_BUFFER_EVENTS > 0 ? config.RESUME_WINDOW_MS : 0,
       findResumable: (sessionId) => resumable(sessionId, request),
+      modern: core.modern,
     });
     request.log.debug({ session: id }, 'websocket session opened');
   });

@@ -107,7 +107,7 @@ function requirementSet(revision) {
 }
 
 // ---- server ------------------------------------------------------------------------------------
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+const server = spawn(process.execPath, ['--import', 'tsx', 'plugins/server.ts'], {
   cwd: root,
   env: { ...process.env, HOST: '127.0.0.1', PORT: '0', AUTH_MODE: 'none', MCP_FIXTURES: 'conformance', RATE_LIMIT_MAX: '0', LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -20,6 +20,7 @@ import { Outbox } from './outbox/outbox.js';
 import { logMessage, notificationMessage } from './outbox/messages.js';
 import type { EventLogFactory } from './outbox/event-log.js';
 import { MemoryEventLogFactory } from './outbox/memory-event-log.js';
+import { ModernServer } from './protocol/modern/server.js';
 
 export interface CoreLogger {
   debug(obj: object, msg: string): void;
@@ -40,6 +41,8 @@ export interface McpCoreOptions {
   /** Backpressure and ordering (SEND_HIGH_WATER_BYTES, SLOW_CLIENT_TIMEOUT_MS, ORDERING_BARRIER_TIMEOUT_MS). */
   outbox?: { highWaterBytes?: number; slowClientTimeoutMs?: number; barrierTimeoutMs?: number };
   logger?: CoreLogger;
+  /** MRTR_SECRET: signs the requestState of 2026-07-28 input-required results (default: a random key per process). */
+  mrtrSecret?: string;
 }
 
 export class McpCore {
@@ -53,6 +56,8 @@ export class McpCore {
   readonly prompts = new PromptRegistry();
   /** `realtime://operations` and `realtime://server/stats`, with throttled update notifications. */
   readonly live: LiveResources;
+  /** MCP 2026-07-28: stateless requests, server/discover, subscriptions/listen, input-required results. */
+  readonly modern: ModernServer;
   readonly identity: ServerIdentity;
   readonly logger: CoreLogger | undefined;
   private readonly eventLogs: EventLogFactory;
@@ -79,6 +84,10 @@ export class McpCore {
     this.prompts.install(this.dispatcher);
     installCompletions(this.dispatcher, this.prompts, this.resources);
     this.live = new LiveResources(this).install();
+    this.modern = new ModernServer(this, {
+      mrtrSecret: options.mrtrSecret,
+      outbox: { highWaterBytes: this.outboxOptions.highWaterBytes, slowClientTimeoutMs: this.outboxOptions.slowClientTimeoutMs, loggerName: this.identity.name },
+    });
   }
 
   get shuttingDown(): boolean {
@@ -154,6 +163,8 @@ export class McpCore {
     this.shuttingDownFlag = true;
     // Calls in flight get the grace period; new ones are refused rather than started and cut off.
     this.dispatcher.refusingCalls = true;
+    // 2026-07-28 subscriptions end with their listen result; stateless calls in flight get the grace period below.
+    this.modern.shutdown();
     const inflight = this.runner.size;
     this.notifyAll('warning', `Server is shutting down; calls in flight get up to ${Math.round(graceMs / 1000)} s to finish.`);
     this.logger?.info({ sessions: this.sessions.size, inflight, graceMs }, 'shutting down');

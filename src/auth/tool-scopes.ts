@@ -7,6 +7,8 @@ import { missingScopes } from './claims.js';
 
 /** Scope reserved for operator endpoints (e.g. POST /admin/notify). */
 export const ADMIN_SCOPE = 'admin';
+/** Never listed in `scopes_supported` nor in a challenge (MCP 2026-07-28 authorization). */
+export const OFFLINE_ACCESS = 'offline_access';
 /** Scope that lets a scraper read GET /metrics (admin does too). */
 export const METRICS_SCOPE = 'metrics';
 
@@ -30,5 +32,7 @@ export function supportedScopes(tools: ToolRegistry, extra: readonly string[] = 
   for (const entry of tools.list()) for (const s of tools.get(entry.name)?.definition.scopes ?? []) all.add(s);
   all.add(ADMIN_SCOPE);
   all.add(METRICS_SCOPE);
+  // MCP 2026-07-28: refresh tokens are not a resource requirement, so offline_access is never advertised.
+  all.delete(OFFLINE_ACCESS);
   return [...all].sort();
 }

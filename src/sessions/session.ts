@@ -23,6 +23,14 @@ interface PendingRequest {
   reject(error: Error): void;
 }
 
+export interface SessionRequestOptions {
+  relatedRequestId?: RequestId;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** The key of this question in an input-required result (2026-07-28 requests; ignored on sessions). */
+  key?: string;
+}
+
 /** MCP log levels in increasing severity (RFC 5424 order). */
 export const LOG_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -48,6 +56,11 @@ export class Session {
    */
   detached = false;
   closed = false;
+  /**
+   * True for a 2026-07-28 per-request context (protocol/modern/request-session.ts): not a session of the
+   * SessionManager, and one request long. The dispatcher reports tool argument errors as results there.
+   */
+  readonly modern: boolean = false;
 
   /** Calls in flight, by request id. */
   readonly operations = new Map<RequestId, Operation>();
@@ -93,7 +106,7 @@ export class Session {
   request(
     method: string,
     params: Record<string, unknown> | undefined,
-    options: { relatedRequestId?: RequestId; signal?: AbortSignal; timeoutMs?: number } = {},
+    options: SessionRequestOptions = {},
   ): Promise<unknown> {
     const id = `s${++this.nextRequestId}`;
     return new Promise((resolve, reject) => {
