@@ -123,6 +123,6 @@ export function validInputResponse(method: string, answer: unknown): boolean {
 
 /** The key of an unnamed question: its kind and how many of that kind the handler asked so far in this run. */
 export function defaultInputKey(method: string, nth: number): string {
-  const kind = method.replace(/^.*\//, '').replace(/[^A-Za-z0-9]+/g, '_');
+  const kind = method.replace(/[^A-Za-z0-9]+/g, '_');
   return nth === 1 ? kind : `${kind}_${nth}`;
 }
