@@ -15,6 +15,7 @@ import { Errors, RpcError } from '../src/errors.js';
 import { validateMessage, isRequestId, type IncomingRequest } from '../src/jsonrpc.js';
 import { authSettings } from '../src/auth/auth-settings.js';
 import { missingScopes } from '../src/auth/claims.js';
+import { toolScopes } from '../src/auth/tool-scopes.js';
 import { hasModernClaim, isModernHeaderVersion, META_PROTOCOL_VERSION } from '../src/protocol/modern/envelope.js';
 import { checkDeclaredHeaders, checkParamHeaders, checkRequiredHeaders, headerValue, paramHeaders } from '../src/protocol/modern/headers.js';
 import type { RequestSession } from '../src/protocol/modern/request-session.js';
@@ -92,11 +93,12 @@ export function serveModernPost(app: FastifyInstance, request: FastifyRequest, r
     if (tool !== undefined) {
       const headerError = checkParamHeaders(request.headers, paramHeaders(tool.listEntry.inputSchema), rpc.params.arguments);
       if (headerError !== undefined) return fail(headerError);
-      const toolScopes = tool.definition.scopes;
-      if (app.mcpAuth.mode === 'jwt' && missingScopes(request.principal, toolScopes).length > 0) {
+      // offline_access is about refresh tokens, not this resource: never required, never challenged.
+      const required = toolScopes(core.tools, tool.definition.name);
+      if (app.mcpAuth.mode === 'jwt' && missingScopes(request.principal, required).length > 0) {
         // One challenge naming every scope this call needs (MCP 2026-07-28 authorization).
-        const scopes = [...new Set([...authSettings(app.mcpConfig).requiredScopes, ...(toolScopes ?? [])])];
-        app.mcpAuth.challenge(reply, 403, { error: 'insufficient_scope', scopes, description: `tool ${tool.definition.name} needs scope: ${missingScopes(request.principal, toolScopes).join(' ')}` });
+        const scopes = [...new Set([...authSettings(app.mcpConfig).requiredScopes, ...(required ?? [])])];
+        app.mcpAuth.challenge(reply, 403, { error: 'insufficient_scope', scopes, description: `tool ${tool.definition.name} needs scope: ${missingScopes(request.principal, required).join(' ')}` });
         return true;
       }
     }

@@ -7,7 +7,10 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/client';
 import { startServer, type TestServer } from './helpers/server.js';
+import Type from 'typebox';
 import { connectV2, envelope, MODERN, modernPost, modernTestTools, waitUntil } from './helpers/modern.js';
+import { bearer, hsToken, randomSecret } from './helpers/tokens.js';
+import { defineTool } from '../src/tools/define.js';
 
 const OPERATIONS = 'realtime://operations';
 
@@ -245,4 +248,37 @@ test('graceful shutdown ends a listen with its result', async () => {
   await server.close();
   assert.equal(await sub.closed, 'graceful');
   await client.close().catch(() => {});
+});
+
+test('authorization: one 403 challenge naming every scope the call needs; no offline_access; requestState bound to the caller', async () => {
+  const secret = randomSecret();
+  const deploy = defineTool({ name: 'deploy', description: 'needs two scopes', inputSchema: Type.Object({}), scopes: ['deploy:write', 'deploy:approve', 'offline_access'], handler: () => 'deployed' });
+  const server = await startServer({ config: { AUTH_MODE: 'jwt', JWT_SECRET: secret, REQUIRED_SCOPES: 'mcp:use' }, tools: [deploy, ...modernTestTools] });
+  try {
+    const audience = `${server.httpUrl}/mcp`;
+    const token = (scope: string, sub = 'alice') => hsToken(secret, { audience, claims: { scope, sub } });
+    const call = async (auth: string, name: string, extra: Record<string, unknown> = {}, caps: Record<string, unknown> = {}) =>
+      modernPost(server.httpUrl, { id: 1, method: 'tools/call', params: { name, arguments: {}, ...extra, _meta: envelope({}, caps) } }, bearer(auth));
+    const denied = await call(await token('mcp:use deploy:write'), 'deploy');
+    assert.equal(denied.status, 403);
+    const challenge = denied.headers.get('www-authenticate')!;
+    assert.match(challenge, /error="insufficient_scope"/);
+    assert.match(challenge, /scope="mcp:use deploy:write deploy:approve"/);
+    assert.doesNotMatch(challenge, /offline_access/);
+    const allowed = await call(await token('mcp:use deploy:write deploy:approve'), 'deploy');
+    assert.equal(allowed.body.result.content[0].text, 'deployed');
+    const prm = (await (await fetch(`${server.httpUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as { scopes_supported?: string[] };
+    assert.ok(prm.scopes_supported?.includes('deploy:approve'));
+    assert.ok(!prm.scopes_supported?.includes('offline_access'));
+    // A requestState made for alice is refused for bob.
+    const caps = { elicitation: {} };
+    const first = await call(await token('mcp:use'), 'ask_name', {}, caps);
+    const retry = { inputResponses: { elicitation_create: { action: 'accept', content: { name: 'Eve' } } }, requestState: first.body.result.requestState };
+    const bob = await call(await token('mcp:use', 'bob'), 'ask_name', retry, caps);
+    assert.equal(bob.body.error.code, -32602);
+    const alice = await call(await token('mcp:use'), 'ask_name', retry, caps);
+    assert.equal(alice.body.result.content[0].text, 'Hello, Eve');
+  } finally {
+    await server.close();
+  }
 });

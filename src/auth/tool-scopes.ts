@@ -14,16 +14,22 @@ export const METRICS_SCOPE = 'metrics';
 
 export function installToolScopeChecks(dispatcher: Dispatcher, tools: ToolRegistry, options: { hideUnauthorized: boolean }): void {
   dispatcher.hooks.add('preToolCall', (session, toolName) => {
-    const missing = missingScopes(session.principal, tools.get(toolName)?.definition.scopes);
+    const required = toolScopes(tools, toolName);
+    const missing = missingScopes(session.principal, required);
     if (missing.length > 0) {
-      throw new RpcError(Errors.INSUFFICIENT_SCOPE, `Missing scope: ${missing.join(' ')}`, { requiredScopes: tools.get(toolName)?.definition.scopes, missingScopes: missing });
+      throw new RpcError(Errors.INSUFFICIENT_SCOPE, `Missing scope: ${missing.join(' ')}`, { requiredScopes: required, missingScopes: missing });
     }
   });
   if (!options.hideUnauthorized) return;
   dispatcher.hooks.add('filterTools', (shown, session) => {
-    const visible = shown.filter((entry) => missingScopes(session.principal, tools.get(entry.name)?.definition.scopes).length === 0);
+    const visible = shown.filter((entry) => missingScopes(session.principal, toolScopes(tools, entry.name)).length === 0);
     return visible.length === shown.length ? shown : visible;
   });
+}
+
+/** The scopes a call of the tool needs: what it declares, less offline_access (never a resource requirement). */
+export function toolScopes(tools: ToolRegistry, name: string): string[] | undefined {
+  return tools.get(name)?.definition.scopes?.filter((s) => s !== OFFLINE_ACCESS);
 }
 
 /** Every scope a tool declares, plus admin and metrics: what `scopes_supported` advertises. */

@@ -32,11 +32,14 @@ export function hasModernClaim(params: unknown): boolean {
   return isObject(meta) && Object.prototype.hasOwnProperty.call(meta, META_PROTOCOL_VERSION);
 }
 
-/** True when an `MCP-Protocol-Version` header names a stateless revision (this one or a later, unknown one). */
+/**
+ * True when an `MCP-Protocol-Version` header names a stateless revision: this one or one that sorts
+ * after it (a later or unknown one). Older unknown versions stay the session route's 400.
+ */
 export function isModernHeaderVersion(value: string | undefined): boolean {
   if (value === undefined) return false;
   const v = value.trim();
-  return v !== '' && !SUPPORTED_PROTOCOL_VERSIONS.includes(v);
+  return !SUPPORTED_PROTOCOL_VERSIONS.includes(v) && v >= MODERN_VERSION;
 }
 
 /** The request's envelope, or the -32602 error naming what is missing or malformed. */
