@@ -5,6 +5,7 @@
 //   GET     the session's standalone SSE stream; with Last-Event-ID, the resumption of the stream that
 //           id belongs to.
 //   DELETE  ends the session; later requests with its id → 404.
+// A POST that claims MCP 2026-07-28 in its _meta is served statelessly instead (mcp-modern.ts).
 // Checks, in order: Accept (406), MCP-Protocol-Version (400), body (415/413/400), session (400/404).
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,6 +16,7 @@ import { DEFAULTS } from '../src/defaults.js';
 import { isRequest } from '../src/jsonrpc.js';
 import { readMessage } from './json-rpc-body.js';
 import { takeOver } from './take-over.js';
+import { mayBeModern, serveModernPost } from './mcp-modern.js';
 
 const JSON_TYPE = 'application/json';
 const SSE_TYPE = 'text/event-stream';
@@ -70,6 +72,8 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
   }
 
   app.post('/mcp', async (request, reply) => {
+    // MCP 2026-07-28 is chosen per request (params._meta claims it): served statelessly by mcp-modern.ts.
+    if (mayBeModern(request) && serveModernPost(app, request, reply)) return;
     if (!headersOk(request, reply, [JSON_TYPE, SSE_TYPE])) return reply;
     const message = readMessage(request, reply);
     if (message === undefined) return reply;

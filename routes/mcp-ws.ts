@@ -27,6 +27,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     resumeWindowMs: config.EVENT_BUFFER_EVENTS > 0 ? config.RESUME_WINDOW_MS : 0,
     findResumable: (sessionId: string) => resumable(sessionId, request),
     onResume: (outcome: 'ok' | 'expired') => core.telemetry.resumes[outcome]++,
+    modern: core.modern,
   });
 
   /**

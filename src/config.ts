@@ -57,6 +57,7 @@ export const ConfigSchema = Type.Object({
     description: 'jwt: every MCP request needs a Bearer JWT; none: no authentication (loopback HOST only, unless ALLOW_INSECURE_NO_AUTH).',
   }),
   JWT_SECRET: Type.String({ default: '', description: 'HS256 secret, at least 32 characters. Set this or JWKS_URL; with neither, `npm start` on loopback makes a dev secret and prints a token.' }),
+  MRTR_SECRET: Type.String({ default: '', description: 'Key (32+ random characters) that signs the `requestState` of MCP 2026-07-28 input-required results; set the same on every instance behind one URL. Empty = a random key per process (a retry must then reach the same process).' }),
   JWKS_URL: Type.String({ default: '', description: 'URL of the authorization server\'s JWKS (RS/PS/ES/EdDSA keys; cached, unknown key ids refetched at most every 30 s).' }),
   JWT_ISSUER: Type.String({ default: '', description: 'Required `iss` of tokens (empty = not checked); also the default authorization server in the metadata.' }),
   JWT_AUDIENCE: Type.String({ default: '', description: 'Required `aud` of tokens (RFC 8707); empty = RESOURCE_URL.' }),

@@ -43,6 +43,7 @@ export function createCoreFromConfig(config: Config, extras: CoreExtras = {}): M
     stores: extras.stores ?? createMemoryStores({ eventLog: { maxEvents: config.EVENT_BUFFER_EVENTS, maxBytes: config.EVENT_BUFFER_BYTES } }),
     outbox: { highWaterBytes: config.SEND_HIGH_WATER_BYTES, slowClientTimeoutMs: config.SLOW_CLIENT_TIMEOUT_MS },
     logger: extras.logger,
+    mrtrSecret: config.MRTR_SECRET,
   });
   if (fixtures) installConformanceFixtures(core);
   return core;

@@ -44,6 +44,13 @@ export const Errors = table({
   METHOD_NOT_ALLOWED: { rpc: -32600, http: 405 },
   BINARY_FRAME: { rpc: -32600, http: 400, close: CloseCode.UNSUPPORTED_DATA },
   FORBIDDEN_ORIGIN: { rpc: -32600, http: 403 },
+  // MCP 2026-07-28 (the spec's -32020..-32099 range; the stateless wire only)
+  /** A standard header (MCP-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Param-*) is missing, malformed or differs from the body. */
+  HEADER_MISMATCH: { rpc: -32020, http: 400 },
+  /** The request needs a client capability its `_meta` does not declare; `data.requiredCapabilities` names it. */
+  MISSING_CLIENT_CAPABILITY: { rpc: -32021, http: 400 },
+  /** The request's protocol version is not one this server speaks; `data: { supported, requested }`. */
+  UNSUPPORTED_PROTOCOL_VERSION: { rpc: -32022, http: 400 },
   // Ours (-32000..-32099)
   /** A tool failed in a way the tool itself reported (e.g. process_batch failAt). */
   TOOL_FAILED: { rpc: -32000, http: 500 },

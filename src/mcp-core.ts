@@ -23,6 +23,7 @@ import { ClusterLive } from './resources/cluster-live.js';
 import { createMemoryStores } from './stores/memory/memory-stores.js';
 import type { SessionPatch, SessionRecord, Stores } from './stores/types.js';
 import { Telemetry } from './metrics/telemetry.js';
+import { ModernServer } from './protocol/modern/server.js';
 
 export interface CoreLogger {
   debug(obj: object, msg: string): void;
@@ -43,6 +44,8 @@ export interface McpCoreOptions {
   /** Backpressure and ordering (SEND_HIGH_WATER_BYTES, SLOW_CLIENT_TIMEOUT_MS, ORDERING_BARRIER_TIMEOUT_MS). */
   outbox?: { highWaterBytes?: number; slowClientTimeoutMs?: number; barrierTimeoutMs?: number };
   logger?: CoreLogger;
+  /** MRTR_SECRET: signs the requestState of 2026-07-28 input-required results (default: a random key per process). */
+  mrtrSecret?: string;
 }
 
 export class McpCore {
@@ -56,6 +59,8 @@ export class McpCore {
   readonly prompts = new PromptRegistry();
   /** `realtime://operations` and `realtime://server/stats`, with throttled update notifications. */
   readonly live: LiveResources;
+  /** MCP 2026-07-28: stateless requests, server/discover, subscriptions/listen, input-required results. */
+  readonly modern: ModernServer;
   readonly identity: ServerIdentity;
   readonly logger: CoreLogger | undefined;
   readonly stores: Stores;
@@ -98,6 +103,11 @@ export class McpCore {
     if (this.cluster.enabled) this.live.useCluster(new ClusterLive(this.stores.nodes.id, this.stores.cluster));
     // State a client changes is stored before the answer leaves, so its next request may land on any node.
     this.dispatcher.onSessionChange = (session, patch) => this.cluster.persist(session, patch);
+    // MCP 2026-07-28: stateless requests and subscriptions/listen, beside the sessions above.
+    this.modern = new ModernServer(this, {
+      mrtrSecret: options.mrtrSecret,
+      outbox: { highWaterBytes: this.outboxOptions.highWaterBytes, slowClientTimeoutMs: this.outboxOptions.slowClientTimeoutMs, loggerName: this.identity.name },
+    });
     if (this.cluster.enabled) {
       this.dispatcher.cancelElsewhere = (session, requestId, reason, silent) => this.cluster.cancelElsewhere(session, requestId, reason, silent);
       this.resources.onSubscriptionsChange = (session, uris) => this.cluster.persist(session, { subscriptions: uris });
@@ -255,6 +265,8 @@ export class McpCore {
     this.shuttingDownFlag = true;
     // Calls in flight get the grace period; new ones are refused rather than started and cut off.
     this.dispatcher.refusingCalls = true;
+    // 2026-07-28 subscriptions end with their listen result; stateless calls in flight get the grace period below.
+    this.modern.shutdown();
     const inflight = this.runner.size;
     this.notifyLocal('warning', `Server is shutting down; calls in flight get up to ${Math.round(graceMs / 1000)} s to finish.`);
     this.logger?.info({ sessions: this.sessions.size, inflight, graceMs }, 'shutting down');

@@ -15,7 +15,9 @@ export function bearerChallenge(c: BearerChallenge): string {
   const params: string[] = [];
   if (c.error) params.push(`error="${c.error}"`);
   if (c.description) params.push(`error_description="${quotable(c.description)}"`);
-  if (c.scopes && c.scopes.length > 0) params.push(`scope="${quotable(c.scopes.join(' '))}"`);
+  // One challenge names every scope the operation needs; offline_access is never one (MCP 2026-07-28).
+  const scopes = c.scopes?.filter((s) => s !== 'offline_access');
+  if (scopes && scopes.length > 0) params.push(`scope="${quotable(scopes.join(' '))}"`);
   if (c.resourceMetadataUrl !== undefined) params.push(`resource_metadata="${quotable(c.resourceMetadataUrl)}"`);
   return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
 }

@@ -1,7 +1,7 @@
 // One tool call in flight (queued or running). It is also the handler's `ctx`: signal, progress, log,
 // stream and checkpoint. The AbortController is created only when someone asks for the signal or
 // aborts the call, so the common short call (echo) allocates none.
-import type { LoggingLevel, ProgressToken, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, LoggingLevel, ProgressToken, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { ContentBlock, ProgressUpdate, ToolContext } from '../tools/define.js';
 import type { RegisteredTool } from '../tools/registry.js';
 import type { Session } from '../sessions/session.js';
@@ -96,6 +96,10 @@ export class Operation implements ToolContext {
     return this.session.principal;
   }
 
+  get clientCapabilities(): ClientCapabilities | undefined {
+    return this.session.clientCapabilities;
+  }
+
   get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
   }
@@ -182,8 +186,8 @@ export class Operation implements ToolContext {
     this.session.send(notificationMessage(STREAM_CONTENT_METHOD, params, this.requestId));
   }
 
-  request(method: string, params?: Record<string, unknown>): Promise<unknown> {
-    return this.session.request(method, params, { relatedRequestId: this.requestId, signal: this.signal });
+  request(method: string, params?: Record<string, unknown>, options?: { key?: string }): Promise<unknown> {
+    return this.session.request(method, params, { relatedRequestId: this.requestId, signal: this.signal, key: options?.key });
   }
 
   checkpoint(): Promise<void> | undefined {

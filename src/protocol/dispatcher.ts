@@ -79,6 +79,16 @@ export class Dispatcher {
     this.handlers.set(method, handler);
   }
 
+  /** Whether a request handler is registered for `method` (tools/call is built in). */
+  hasHandler(method: string): boolean {
+    return method === 'tools/call' || this.handlers.has(method);
+  }
+
+  /** The capabilities announced in `initialize` (and `server/discover`); do not modify. */
+  get serverCapabilities(): Readonly<ServerCapabilities> {
+    return this.capabilities;
+  }
+
   /** Merge capabilities announced in `initialize`. */
   addCapabilities(capabilities: ServerCapabilities): void {
     Object.assign(this.capabilities, capabilities);
@@ -164,7 +174,11 @@ export class Dispatcher {
       return;
     }
     const checked = tool.validate(rawArgs);
-    if (!checked.ok) return fail(Errors.INVALID_PARAMS.rpc, checked.message);
+    if (!checked.ok) {
+      // 2026-07-28: an input validation failure is a tool execution error the model can see and fix.
+      if (session.modern) return session.send(resultMessage(request.id, { content: [{ type: 'text', text: checked.message }], isError: true }));
+      return fail(Errors.INVALID_PARAMS.rpc, checked.message);
+    }
     const meta = params._meta as { progressToken?: unknown } | undefined;
     const token = meta !== undefined && meta !== null && typeof meta === 'object' ? meta.progressToken : undefined;
     this.runner.start(session, request.id, tool, checked.value, isRequestId(token) ? token : undefined);

@@ -34,6 +34,14 @@ interface PendingRequest {
   reject(error: Error): void;
 }
 
+export interface SessionRequestOptions {
+  relatedRequestId?: RequestId;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** The key of this question in an input-required result (2026-07-28 requests; ignored on sessions). */
+  key?: string;
+}
+
 /** MCP log levels in increasing severity (RFC 5424 order). */
 export const LOG_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -59,6 +67,11 @@ export class Session {
   /** The counts of the registry holding this session (kept up to date without a pass over sessions). */
   counts: SessionCounts | undefined;
   private isDetached = false;
+  /**
+   * True for a 2026-07-28 per-request context (protocol/modern/request-session.ts): not a session of the
+   * SessionManager, and one request long. The dispatcher reports tool argument errors as results there.
+   */
+  readonly modern: boolean = false;
 
   /** Calls in flight, by request id. */
   readonly operations = new Map<RequestId, Operation>();
@@ -118,7 +131,7 @@ export class Session {
   request(
     method: string,
     params: Record<string, unknown> | undefined,
-    options: { relatedRequestId?: RequestId; signal?: AbortSignal; timeoutMs?: number } = {},
+    options: SessionRequestOptions = {},
   ): Promise<unknown> {
     const id = `s${++this.nextRequestId}`;
     return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 // How a tool is declared: a name, a description, a TypeBox input schema and an async handler.
 // `defineTool` only exists to infer the handler's argument type from the schema.
 import type { Static, TSchema } from 'typebox';
-import type { CallToolResult, ContentBlock, LoggingLevel, RequestId, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, ContentBlock, LoggingLevel, RequestId, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../sessions/principal.js';
 
 export interface ProgressUpdate {
@@ -25,6 +25,8 @@ export interface ToolContext {
   readonly requestId: RequestId;
   /** The authenticated caller, when auth is on. */
   readonly principal: Principal | undefined;
+  /** What the client can be asked (its `initialize` capabilities, or this request's `_meta` on 2026-07-28). */
+  readonly clientCapabilities: ClientCapabilities | undefined;
   /** Report progress; a no-op when the caller sent no progressToken. */
   progress(update: ProgressUpdate): void;
   /** Send `notifications/message` to this session if `level` passes its log level. */
@@ -38,8 +40,14 @@ export interface ToolContext {
    * Ask the client something during the call (e.g. `sampling/createMessage`, `elicitation/create`) and
    * wait for its answer; on HTTP transports the request travels on this call's stream. Rejects with the
    * client's error, or when the call is aborted or the session ends.
+   *
+   * On a 2026-07-28 (stateless) request the question goes back as an input-required result instead
+   * (README "Input-required results"): the call ends there, and the client's retry runs the handler again
+   * from the start, where this call resolves with the answer. Handlers must therefore ask the same
+   * questions in the same order on every run (or name them with `key`), and do nothing before a question
+   * that must not be repeated.
    */
-  request(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  request(method: string, params?: Record<string, unknown>, options?: { key?: string }): Promise<unknown>;
   /**
    * Call this in loops. It gives the event loop a turn every few milliseconds (so pings, other clients
    * and progress frames get through), waits while this client's outgoing buffer is full, and rejects

@@ -5,7 +5,7 @@
 // connection can take it over (resume.ts). What goes out is the outbox's business; the connection
 // (connection.ts) frames and writes it.
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { CloseCode, Errors } from '../../errors.js';
+import { CloseCode, Errors, RpcError } from '../../errors.js';
 import { errorResponse, parseMessage, type IncomingMessage } from '../../jsonrpc.js';
 import type { MessageRateLimiter, MessageVerdict } from '../../limits/message-rate-limiter.js';
 import { SESSION_STREAM } from '../../outbox/event-log.js';
@@ -13,6 +13,8 @@ import { errorMessage } from '../../outbox/messages.js';
 import type { Session, SessionBinding } from '../../sessions/session.js';
 import type { WebSocketConnection } from './connection.js';
 import { SESSION_RESUME_METHOD, handOver, type Resumable } from './resume.js';
+import { ModernSocket } from './modern-socket.js';
+import type { ModernServer } from '../../protocol/modern/server.js';
 
 /** Close codes a client sends when it means to end the session (1005: a close frame without a code). */
 const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.NORMAL, 1005]);
@@ -32,6 +34,8 @@ export interface WebSocketSessionOptions {
   findResumable?: (sessionId: string) => Promise<Resumable | undefined>;
   /** Counts resumes (metrics). */
   onResume?: (outcome: 'ok' | 'expired') => void;
+  /** Serve a socket whose first request claims MCP 2026-07-28 by those rules (modern-socket.ts). */
+  modern?: ModernServer;
 }
 
 export class WebSocketSessionTransport implements SessionBinding, Resumable {
@@ -44,6 +48,12 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
   /** Set when the server closes for good (shutdown, abuse, close()): that close ends the session. */
   private endOnClose: string | undefined;
   private ended = false;
+  /**
+   * MCP 2026-07-28 on this socket: set by a `server/discover` probe (which decides nothing) or by a first
+   * request that claims the revision in its _meta (which makes the socket `modern` for good).
+   */
+  private modernSocket: ModernSocket | undefined;
+  private era: 'legacy' | 'modern' | undefined;
 
   /** Serve `session`; `connection` is a new session's first connection (its first message may be `session/resume`). */
   constructor(session: Session, host: SessionHost, options: WebSocketSessionOptions, connection?: WebSocketConnection) {
@@ -82,7 +92,10 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     const verdict = this.options.messageLimit?.check();
     if (verdict !== undefined && !verdict.allowed) return this.refuseOverLimit(connection, text, verdict);
     const parsed = parseMessage(text);
-    if (!parsed.ok) return this.session.send(errorMessage(parsed.response));
+    if (!parsed.ok) {
+      if (this.era === 'modern') return this.modernSocket!.sendError(parsed.response.id ?? undefined, new RpcError(parsed.response.error.code, parsed.response.error.message));
+      return this.session.send(errorMessage(parsed.response));
+    }
     const m = parsed.message as { method?: string; id?: RequestId; params?: Record<string, unknown> };
     if (++this.framesSeen === 1 && m.method === SESSION_RESUME_METHOD && m.id !== undefined && this.options.findResumable) {
       // Nothing else is read from this connection until the handover is decided.
@@ -92,6 +105,13 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
       });
       return;
     }
+    if (this.era === undefined && this.options.modern !== undefined && ModernSocket.claims(parsed.message)) {
+      this.modernSocket ??= new ModernSocket(this.options.modern, connection, this.session.principal);
+      if (m.method !== 'server/discover') this.era = 'modern';
+    } else if (this.era === undefined && 'method' in parsed.message) {
+      this.era = 'legacy';
+    }
+    if (this.era === 'modern' || (this.era === undefined && this.modernSocket !== undefined)) return this.modernSocket!.receive(parsed.message);
     this.host.receive(this.session, parsed.message);
   }
 
@@ -122,7 +142,10 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     if (connection !== this.connection) return;
     this.connection = undefined;
     this.session.outbox.detach(connection);
+    this.modernSocket?.close();
     if (this.ended) return;
+    // A 2026-07-28 socket is no session to resume: its close cancels its calls and ends it.
+    if (this.era === 'modern') return this.end(this.endOnClose ?? 'client closed the connection');
     const why = this.endOnClose ?? (FINAL_CLOSE_CODES.has(code) ? 'client closed the session' : undefined);
     if (why !== undefined || this.options.resumeWindowMs === 0) {
       this.end(why ?? connection.closedByServer ?? 'client disconnected');
