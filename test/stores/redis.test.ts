@@ -285,12 +285,15 @@ if (redisServerMissing) {
       await eventually(async () => assert.deepEqual(got, ['still']));
     });
 
-    test('close() stops everything: the process could exit', async () => {
+    test('close() writes what was appended, then stops everything: the process could exit', async () => {
       const s = await createRedisStores({ url: server.url, logger });
       s.sessions.touch(randomUUID());
       s.cluster.publish({ node: s.nodes.id, at: 1, stats: {}, operations: [] });
-      s.eventLogs.create(randomUUID()).append('g', m(1));
+      const log = s.eventLogs.create(randomUUID());
+      for (let i = 1; i <= 100; i++) log.append('g', m(i));
       await s.close();
+      const other = (await make()).eventLogs.create(log.sessionId);
+      assert.equal((await other.replay('g', 0)).events.length, 100, 'the last tick\'s events reached Redis');
       assert.equal(s.healthy, false);
       assert.equal(s.redis.status, 'end');
       await s.close(); // twice is fine

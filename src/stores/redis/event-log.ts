@@ -152,10 +152,14 @@ interface Batch {
   bytes: number;
 }
 
-/** Shared by every log of one factory: the scripts, and one scheduled flush per tick for all dirty logs. */
+/**
+ * Shared by every log of one factory: one scheduled flush per tick for all dirty logs. It also knows
+ * which logs have writes in flight (not which logs exist: an idle log is referenced by its session only).
+ */
 class FlushScheduler {
   private dirty: RedisEventLog[] = [];
   private scheduled = false;
+  readonly writing = new Set<RedisEventLog>();
 
   constructor(private readonly on: 'nextTick' | 'setImmediate') {}
 
@@ -173,6 +177,19 @@ class FlushScheduler {
     this.dirty = [];
     for (const log of logs) log.flush();
   };
+
+  /**
+   * Resolves once every log that had something to write has written it. Flushes the dirty logs now
+   * instead of waiting for the tick, and only ever awaits writes in flight (real I/O): a loop of
+   * resolved promises here would starve the very tick it waits for.
+   */
+  async flushed(): Promise<void> {
+    for (;;) {
+      if (this.dirty.length > 0) this.run();
+      if (this.writing.size === 0) return;
+      await Promise.all([...this.writing].map((log) => log.flushed()));
+    }
+  }
 }
 
 interface Shared {
@@ -309,8 +326,10 @@ export class RedisEventLog implements EventLog {
       batches.push(this.takeBatch(st));
     }
     if (batches.length === 0) return;
+    this.shared.scheduler.writing.add(this);
     this.inFlight = this.write(batches).finally(() => {
       this.inFlight = undefined;
+      this.shared.scheduler.writing.delete(this);
       if (!this.dirty && !this.closed && this.hasPending()) {
         this.dirty = true;
         this.shared.scheduler.add(this);
@@ -533,5 +552,10 @@ export class RedisEventLogFactory implements EventLogFactory {
 
   create(sessionId: string): RedisEventLog {
     return new RedisEventLog(sessionId, this.shared);
+  }
+
+  /** Resolves once everything appended to any log of this factory is in Redis (graceful shutdown). */
+  flushed(): Promise<void> {
+    return this.shared.scheduler.flushed();
   }
 }

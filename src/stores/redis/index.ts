@@ -128,6 +128,8 @@ export async function createRedisStores(options: RedisStoresOptions = {}): Promi
     },
     close() {
       return (closed ??= (async () => {
+        // What was appended goes to Redis first (bounded: a Redis that is away does not hold the shutdown forever).
+        await Promise.race([eventLogs.flushed(), new Promise((r) => setTimeout(r, 5_000).unref())]);
         await Promise.all([sessions.close(), cluster.close(), nodes.close()]);
         closing = true;
         await Promise.all([quit(redis), quit(subscriber)]);
