@@ -17,8 +17,8 @@
 //                per message; `writes` is the number of script calls (one per stream batch)
 //   redis µs/msg redis-server's CPU per message
 //
-// Variants: memory; redis with the flush at the end of the tick (nextTick, the default) and after I/O
-// (setImmediate). The median of the rounds is printed.
+// Variants: memory; redis with the flush after the loop turn's I/O (setImmediate, the default) and at
+// the end of the current callback (nextTick). The median of the rounds is printed.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';

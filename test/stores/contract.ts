@@ -457,6 +457,23 @@ export function defineStoreContract(name: string, makeStores: () => Promise<Stor
           });
         }));
 
+      test('a node reading a stream another node still writes always gets its newest events', multi, () =>
+        withNodes(2, async (a, b) => {
+          const id = randomUUID();
+          const stream = `${a.nodes.id}-4`;
+          const la = a.eventLogs.create(id);
+          la.append(stream, m(1));
+          const lb = b.eventLogs.create(id);
+          await eventually(async () => {
+            await lb.open!();
+            assert.equal(lb.lastSeq(stream), 1);
+          });
+          la.append(stream, m(2));
+          la.append(stream, m(3));
+          await eventually(async () => assert.deepEqual(await lb.replay(stream, 1), expected(2, 3, (i) => m(i))));
+          assert.equal(lb.lastSeq(stream), 3);
+        }));
+
       test('a response lost on one node is reported once, on whichever node replays', multi, () =>
         withNodes(2, async (a, b) => {
           const id = randomUUID();
