@@ -97,7 +97,8 @@ export async function retrying<T>(client: Redis, op: () => Promise<T>): Promise<
     try {
       return await op();
     } catch (err) {
-      if (!isTransient(err) || client.status === 'end' || client.status === 'close') throw err;
+      // 'end' only: 'close' is also the passing state of a reconnect.
+      if (!isTransient(err) || client.status === 'end') throw err;
       await new Promise((r) => setTimeout(r, attempt === 0 ? 0 : reconnectDelay(attempt)));
     }
   }
