@@ -7,6 +7,10 @@
 // restart({ keepData: false }) uses SIGKILL instead: everything in Redis is gone, as after a crash of a
 // Redis without persistence.
 //
+// redis-server runs under a small sh guard that kills it when the test process goes away, even by
+// SIGKILL (a test runner's timeout): the guard waits on its stdin, a pipe from this process, and its
+// end means the test process is gone. No orphaned servers.
+//
 // Without redis-server on PATH, `redisServerMissing` is true: test files then skip with a message, or
 // fail under CI (CI set), where .ci/run installs it (apt-get install -y redis-server).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,30 +37,50 @@ export interface RedisServer {
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'realtime-mcp-redis-'));
-  let child: ChildProcess | undefined;
+  /** The guard shell (exits when redis-server does) and redis-server's pid. */
+  let child: { guard: ChildProcess; pid: number } | undefined;
   let output = '';
 
   const launch = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--shutdown-on-sigterm', 'save', '--daemonize', 'no', '--loglevel', 'warning'];
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child = proc;
+    // Prints redis-server's pid, kills it once stdin ends, and exits when it exits. (A background job's
+    // stdin is /dev/null in a non-interactive shell, hence the pipe passed on as fd 3.)
+    const script = 'exec 3<&0; redis-server "$@" </dev/null & pid=$!; echo "pid $pid"; (read _ <&3; kill $pid 2>/dev/null) & wait $pid';
+    const guard = spawn('sh', ['-c', script, 'sh', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let mine = '';
+    guard.stdout!.setEncoding('utf8').on('data', (d: string) => ((mine += d), (output += d)));
+    guard.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+    const pid = await new Promise<number>((resolve, reject) => {
+      guard.stdout!.on('data', () => {
+        const found = /^pid (\d+)$/m.exec(mine);
+        if (found) resolve(Number(found[1]));
+      });
+      guard.once('exit', () => reject(new Error(`redis-server did not start:\n${output}`)));
+    });
+    child = { guard, pid };
     const deadline = Date.now() + 10_000;
     while (!(await ping(port))) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}:\n${output}`);
+      if (guard.exitCode !== null) throw new Error(`redis-server exited with ${guard.exitCode}:\n${output}`);
       if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${port} within 10 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   };
 
   const kill = async (keepData = true) => {
-    const proc = child;
+    const current = child;
     child = undefined;
-    if (proc === undefined || proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill(keepData ? 'SIGTERM' : 'SIGKILL');
-    await exited;
+    if (current === undefined) return;
+    const { guard, pid } = current;
+    if (guard.exitCode === null && guard.signalCode === null) {
+      const exited = new Promise((r) => guard.once('exit', r));
+      try {
+        process.kill(pid, keepData ? 'SIGTERM' : 'SIGKILL');
+      } catch {
+        // already gone: the guard exits by itself
+      }
+      await exited;
+    }
+    guard.stdin!.end(); // lets the guard's reader go
   };
 
   await launch();
