@@ -13,8 +13,8 @@
 //     bounded value would flush the queue with MaxRetriesPerRequestError after N failed reconnects, and
 //     an event the outbox already numbered (and maybe wrote to a client) would never reach the log: the
 //     acknowledged-message guarantee is worth more than failing fast. The price: an awaited read waits
-//     while Redis is down. The core does not wait on it blindly: `Stores.healthy` is false meanwhile
-//     (/readyz reports it) and the core refuses new work that needs Redis with a clear error.
+//     while Redis is down. So callers must not wait on it blindly: `Stores.healthy` is false meanwhile
+//     (for /readyz), and work that needs Redis should be refused with a clear error while it is.
 //     What is not sent again by ioredis (a pipeline cut half-way through is rejected with AbortError)
 //     is retried by `retrying()` below; the stores make every retried write harmless twice (idempotent
 //     writes, and the event log drops duplicate sequence numbers on replay).
