@@ -59,6 +59,8 @@ const rateLimitPlugin: FastifyPluginAsync = async (app) => {
       global: false,
       enableDraftSpec: true,
       onExceeded: () => rejections.rate_limit++,
+      // STORE=redis: one budget per principal for the whole cluster, however requests are spread over nodes.
+      ...(app.mcp.stores.redis !== undefined && { redis: app.mcp.stores.redis as never, nameSpace: 'rmcp:rl:' }),
       // Thrown by the plugin; our error handler (json-rpc-errors.ts) renders it like every other error.
       errorResponseBuilder: (_request, context) =>
         retryLater(Errors.RATE_LIMITED, `Rate limited: more than ${context.max} requests in ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`, context.ttl, { limit: context.max }),

@@ -9,6 +9,7 @@ import type { Config } from '../src/config.js';
 import { parseList } from '../src/auth/lists.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { createCoreFromConfig } from '../src/create-core.js';
+import { createStores } from '../src/stores/index.js';
 import realtimeMcp, { type RealtimeMcpOptions } from './realtime-mcp.js';
 
 export interface BuildAppOptions extends Pick<RealtimeMcpOptions, 'tools' | 'identity' | 'stores'> {
@@ -37,7 +38,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
   });
   closeRefusedUpgrades(app);
-  const core = createCoreFromConfig(config, { tools: options.tools, builtinTools: options.builtinTools ?? true, identity: options.identity, logger: app.log, stores: options.stores });
+  // STORE=redis connects here (and fails startup with a clear line when Redis cannot be reached).
+  const stores = options.stores ?? (await createStores(config));
+  if (options.stores === undefined) app.addHook('onClose', async () => stores.close());
+  const core = createCoreFromConfig(config, { tools: options.tools, builtinTools: options.builtinTools ?? true, identity: options.identity, logger: app.log, stores });
   // The standalone app keeps a handle on its core (for the process entry, and for tests).
   app.decorate('mcp', core);
   await app.register(realtimeMcp, { config, core, admin: true, metrics: true, dashboard: true });

@@ -66,6 +66,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
     if (core.sessions.full) {
       return (core.telemetry.rejections.session_limit++, reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000)));
     }
+    core.cluster.assertStore(); // a new session's record needs the store (503 while it is unreachable)
     admitted(request, { sessionId: core.sessions.newId() });
   }
 

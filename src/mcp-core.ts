@@ -135,6 +135,7 @@ export class McpCore {
    * nodes (`session.registered` resolves once they can read it).
    */
   createSession(kind: TransportKind, principal: Principal | undefined, id: string = this.sessions.newId()): Session {
+    this.cluster.assertStore();
     const session = this.newSession(id, kind, principal);
     this.sessions.add(session);
     session.registered = this.cluster.register(session).catch((err: Error) => {
@@ -194,6 +195,7 @@ export class McpCore {
   receive(session: Session, message: IncomingMessage): void {
     if (session.closed) return;
     this.telemetry.transports[session.transportKind].messagesIn++;
+    if (this.cluster.enabled) this.cluster.touch(session);
     this.dispatcher.handle(session, message);
   }
 

@@ -16,7 +16,7 @@
 //   - Broadcasts go to every node, each delivering to the sessions it owns.
 // With the in-memory stores (one node) all of this reduces to local lookups: `enabled` is false.
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { Errors } from '../errors.js';
+import { Errors, retryLater } from '../errors.js';
 import { errorResponse } from '../jsonrpc.js';
 import { errorMessage, type OutMessage } from '../outbox/messages.js';
 import type { Operation } from '../operations/operation.js';
@@ -117,6 +117,7 @@ export class Cluster {
     const local = this.host.sessions.getOwned(id, principal) ?? this.ownedReplica(id, principal);
     if (local !== undefined || !this.enabled) return local;
     if (this.host.sessions.get(id) !== undefined) return undefined; // local, but another principal's
+    this.assertStore();
     const record = await this.stores.sessions.get(id);
     if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
     return this.replicaOf(record);
@@ -129,6 +130,7 @@ export class Cluster {
   async own(id: string, principal: Principal | undefined): Promise<Session | undefined> {
     const local = this.host.sessions.getOwned(id, principal);
     if (local !== undefined || !this.enabled) return local;
+    this.assertStore();
     let record = await this.stores.sessions.get(id);
     if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
     let outcome = await this.stores.sessions.claim(id, this.node, (n) => this.stores.nodes.isAlive(n));
@@ -150,6 +152,13 @@ export class Cluster {
     await this.reportLostCalls(session, outcome.previousOwner);
     this.host.logger?.debug({ session: id, from: outcome.previousOwner }, 'session claimed');
     return session;
+  }
+
+  /** A new session needs the store (its record): refuse clearly while it is unreachable, rather than hang. */
+  assertStore(): void {
+    if (!this.stores.healthy) {
+      throw retryLater(Errors.STORE_UNAVAILABLE, `The session store (${this.stores.kind}) is unreachable; retry shortly (or on another node)`, 1_000);
+    }
   }
 
   /** A cancel for a call this node does not run: tell the node that runs it. */
@@ -190,7 +199,7 @@ export class Cluster {
     if (this.replicas.get(session.id)?.session !== session) return;
     this.replicas.delete(session.id);
     this.host.runner.abortSession(session, 'disconnected', 'replica dropped');
-    session.outbox.close();
+    session.outbox.close(false); // the session lives on at its owner: its log stays
   }
 
   private ownedReplica(id: string, principal: Principal | undefined): Session | undefined {

@@ -38,8 +38,13 @@ export interface EventLog {
    */
   open?(): Promise<void>;
   /** Resolves once everything appended so far is stored where other nodes read it (logs that batch writes). */
-  flush?(): Promise<void>;
-  /** Forget everything (the session ended). */
+  flushed?(): Promise<void>;
+  /**
+   * This node stops using the log, but the session lives on (served by another node): write what is
+   * pending, keep what is stored. A shared log keeps its data; an in-memory one has nothing to keep.
+   */
+  release?(): void;
+  /** Forget everything (the session ended, for every node). */
   close(): void;
 }
 

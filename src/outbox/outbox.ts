@@ -127,7 +127,7 @@ export class Outbox {
 
   /** Write what is queued for the log now (a handover waits for it). */
   flushLog(): Promise<void> {
-    return this.log.flush?.() ?? Promise.resolve();
+    return this.log.flushed?.() ?? Promise.resolve();
   }
 
   /** True when `requestId` still has a stream of its own. */
@@ -161,7 +161,10 @@ export class Outbox {
     };
     this.sinks.set(stream, attached);
     const from = afterSeq ?? (stream === SESSION_STREAM ? this.sessionDelivered : 0);
-    if (from >= this.log.lastSeq(stream) && !this.completed.has(stream)) return; // nothing to replay
+    // Nothing to replay: a new stream, or one this node knows is up to date. (A stream another node wrote
+    // has no number here: its log is read.)
+    const last = this.log.lastSeq(stream);
+    if (from >= last && (last > 0 || from === 0) && !this.completed.has(stream)) return;
     const replay = this.log.replay(stream, from);
     if (!(replay instanceof Promise)) return this.finishReplay(stream, attached, from, replay);
     attached.waiting = [];
@@ -213,15 +216,19 @@ export class Outbox {
     this.barrier.flush();
   }
 
-  /** The session ended: forget everything. */
-  close(): void {
+  /**
+   * Stop. `forget`: the session ended, its log goes too; otherwise (a replica dropped, the session lives
+   * on at another node) the log keeps what it stored.
+   */
+  close(forget = true): void {
     if (this.closed) return;
     this.closed = true;
     for (const attached of this.sinks.values()) attached.pressure.stop();
     this.sinks.clear();
     this.requestStreams.clear();
     this.completed.clear();
-    this.log.close();
+    if (forget) this.log.close();
+    else this.log.release?.();
   }
 
   private streamOf(message: OutMessage): string {

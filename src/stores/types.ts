@@ -123,6 +123,8 @@ export interface Stores {
   readonly cluster: ClusterView;
   /** True while the backing service answers (always true in memory). /readyz reports it. */
   readonly healthy: boolean;
+  /** The Redis client (STORE=redis), for @fastify/rate-limit's shared counters. */
+  readonly redis?: unknown;
   /** Stop timers and connections. */
   close(): Promise<void>;
 }

@@ -72,7 +72,13 @@ export class MemoryBus implements Bus {
     if (to !== '*' && to !== this.nodeId) return;
     const copy = JSON.parse(JSON.stringify(message)) as BusMessage; // the same isolation as a real bus
     process.nextTick(() => {
-      for (const handler of this.handlers) handler(copy);
+      for (const handler of this.handlers) {
+        try {
+          handler(copy);
+        } catch {
+          // One handler's failure must not stop the others, nor crash the process (as on the Redis bus).
+        }
+      }
     });
   }
 
