@@ -39,7 +39,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   });
   closeRefusedUpgrades(app);
   // STORE=redis connects here (and fails startup with a clear line when Redis cannot be reached).
-  const stores = options.stores ?? (await createStores(config));
+  const stores = options.stores ?? (await createStores(config, app.log));
   if (options.stores === undefined) app.addHook('onClose', async () => stores.close());
   const core = createCoreFromConfig(config, { tools: options.tools, builtinTools: options.builtinTools ?? true, identity: options.identity, logger: app.log, stores });
   // The standalone app keeps a handle on its core (for the process entry, and for tests).

@@ -4,7 +4,13 @@ import type { Config } from '../config.js';
 import { createMemoryStores } from './memory/memory-stores.js';
 import type { Stores } from './types.js';
 
-export async function createStores(config: Config): Promise<Stores> {
+/** Where the Redis stores report trouble (the app's logger; default stderr). */
+export interface StoresLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export async function createStores(config: Config, logger?: StoresLogger): Promise<Stores> {
   const eventLog = { maxEvents: config.EVENT_BUFFER_EVENTS, maxBytes: config.EVENT_BUFFER_BYTES };
   if (config.STORE === 'memory') return createMemoryStores({ eventLog });
   const { createRedisStores } = await import('./redis/index.js');
@@ -15,5 +21,6 @@ export async function createStores(config: Config): Promise<Stores> {
     sessionTtlMs: Math.max(config.SESSION_IDLE_TIMEOUT_MS, 60_000),
     heartbeatMs: config.NODE_HEARTBEAT_MS,
     nodeTtlMs: config.NODE_TTL_MS,
+    ...(logger !== undefined && { logger }),
   });
 }
