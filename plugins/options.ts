@@ -78,9 +78,9 @@ const FLAT_KEYS = new Map<string, ConfigKey>(
 );
 
 /** The documented option names with their config keys (README "Embedding"). */
-export function optionDocs(): Array<{ option: string; key: ConfigKey; serverOnly: boolean }> {
-  const flat = [...FLAT_KEYS].map(([option, key]) => ({ option, key, serverOnly: SERVER_ONLY_KEYS.includes(key) }));
-  const auth = Object.entries(AUTH_KEYS).map(([name, key]) => ({ option: `auth.${name}`, key: key as ConfigKey, serverOnly: false }));
+export function optionDocs(): Array<{ option: string; key: ConfigKey }> {
+  const flat = [...FLAT_KEYS].filter(([, key]) => !SERVER_ONLY_KEYS.includes(key)).map(([option, key]) => ({ option, key }));
+  const auth = Object.entries(AUTH_KEYS).map(([name, key]) => ({ option: `auth.${name}`, key: key as ConfigKey }));
   return [...auth, ...flat];
 }
 
@@ -91,6 +91,9 @@ export function resolveConfig(options: RealtimeMcpOptions): Config {
     if (value === undefined || OWN_OPTIONS.has(name)) continue;
     const key = FLAT_KEYS.get(name);
     if (key === undefined) throw new TypeError(`realtime-mcp: unknown option "${name}" (see the README's "Embedding" table)`);
+    if (SERVER_ONLY_KEYS.includes(key)) {
+      throw new TypeError(`realtime-mcp: "${name}" is a setting of the standalone server (${key}); inside your app, configure your own Fastify server for it`);
+    }
     overrides[key] = listValue(value as ListValue);
   }
   for (const [name, value] of Object.entries(options.auth ?? {})) {

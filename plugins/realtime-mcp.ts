@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { checkAuthConfig } from '../src/auth/auth-settings.js';
 import type { Config } from '../src/config.js';
 import { createCoreFromConfig } from '../src/create-core.js';
+import { createStores } from '../src/stores/index.js';
 import type { McpCore } from '../src/mcp-core.js';
 import type { Principal } from '../src/sessions/principal.js';
 import { resolveConfig, type RealtimeMcpOptions } from './options.js';
@@ -46,12 +47,19 @@ declare module 'fastify' {
 const realtimeMcp: FastifyPluginAsync<RealtimeMcpOptions> = async (app, opts) => {
   const config = resolveConfig(opts);
   checkAuthConfig(config); // unsafe or incomplete auth stops registration with one clear line
+  // `store: 'redis'` (STORE=redis) without a `stores` object: the plugin connects, and closes with the app.
+  let stores = opts.stores;
+  if (opts.core === undefined && stores === undefined && config.STORE === 'redis') {
+    const created = await createStores(config, app.log);
+    app.addHook('onClose', async () => created.close());
+    stores = created;
+  }
   const core = opts.core ?? createCoreFromConfig(config, {
     tools: opts.tools,
     builtinTools: opts.builtinTools ?? false,
     identity: opts.identity,
     logger: app.log,
-    stores: opts.stores,
+    stores,
   });
   await core.start();
   decorateCore(app, core);
