@@ -11,6 +11,7 @@ import { generateDataset, type DatasetSummary } from '../scripts/dataset.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { connectSdkClient } from './helpers/sdk-client.js';
 import { openRaw } from './helpers/raw-ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 const COUNT = 300;
 const CORRUPT = 7;
@@ -205,7 +206,7 @@ describe('process_images', () => {
         { signal: controller.signal, onprogress: (p) => p.progress >= 10 && controller.abort('user pressed stop') },
       );
       await assert.rejects(call, /user pressed stop|AbortError|aborted/i);
-      await waitUntil(() => server.app.mcp.runner.size === 0);
+      await waitUntil(() => server.app.mcp.runner.size === 0, 'the cancelled run to end');
       const written = (await readdir(join(dataDir, 'aborted'))).filter((f) => f.endsWith('.webp'));
       assert.ok(written.length < COUNT - CORRUPT, `all ${written.length} images were converted despite the cancel`);
       // The partial errors.json is still written when the run stops.
@@ -216,10 +217,3 @@ describe('process_images', () => {
   });
 });
 
-async function waitUntil(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
