@@ -6,6 +6,7 @@ import { defineTool } from '../src/tools/define.js';
 import { MemoryEventLog } from '../src/outbox/memory-event-log.js';
 import { startServer } from './helpers/server.js';
 import { openRaw } from './helpers/raw-ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 const unserializable = defineTool({
   name: 'unserializable',
@@ -73,7 +74,8 @@ test('during the shutdown grace period a new tools/call is refused with -32010 w
   const c = await openRaw(server.wsUrl);
   await c.initialize();
   c.send({ jsonrpc: '2.0', id: 'long', method: 'tools/call', params: { name: 'process_batch', arguments: { count: 20, delayMs: 20 } } });
-  await new Promise((r) => setTimeout(r, 50));
+  // The call must be running before the shutdown starts (a guessed sleep is too short on a busy machine).
+  await waitUntil(() => server.app.mcp.runner.size === 1, 'the long call to start');
   const closing = server.close();
   await c.waitFor((m) => m.method === 'notifications/message' && m.params.level === 'warning');
   c.send({ jsonrpc: '2.0', id: 'late', method: 'tools/call', params: { name: 'echo', arguments: { message: 'too late' } } });

@@ -175,16 +175,24 @@ describe('WebSocket resume after a dropped connection', () => {
   });
 });
 
-/** Emits progress as fast as it can and never calls ctx.checkpoint(): only coalescing keeps memory bounded. */
+/**
+ * Emits progress as fast as it can and never calls ctx.checkpoint(): only coalescing keeps memory bounded.
+ * Each notification is about 1.5 KB on the wire: the volume of a long run in few enough calls that the
+ * test spends its time on backpressure, not on formatting a million progress messages.
+ */
+const FIREHOSE_PADDING = ' of a deliberately long message'.repeat(40);
+/** Firehose runs that returned: the test waits for its own run to end, not for an idle runner. */
+let firehoseRuns = 0;
 const firehoseTool = defineTool({
   name: 'firehose',
   description: 'progress without backpressure',
   inputSchema: Type.Object({ count: Type.Integer() }),
   async handler({ count }, ctx) {
     for (let i = 1; i <= count; i++) {
-      ctx.progress({ progress: i, total: count, message: `item ${i} of a deliberately long message to make every notification a few hundred bytes on the wire` });
-      if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
+      ctx.progress({ progress: i, total: count, message: `item ${i}${FIREHOSE_PADDING}` });
+      if (i % 1000 === 0) await new Promise((r) => setImmediate(r)); // ~1.5 MB between turns
     }
+    firehoseRuns++;
     return `sent ${count}`;
   },
 });
@@ -199,9 +207,11 @@ describe('backpressure', () => {
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
     c.ws.pause(); // stop reading: the kernel buffers fill, then the server's own queue would
-    const count = 1_000_000; // ~300 MB of notifications if nothing were coalesced
+    const count = 200_000; // ~300 MB of notifications (200,000 × ~1.5 KB) if nothing were coalesced
+    const runsBefore = firehoseRuns;
     c.send({ jsonrpc: '2.0', id: 'f', method: 'tools/call', params: { name: 'firehose', arguments: { count }, _meta: { progressToken: 'p-f' } } });
-    await waitUntil(() => server.app.mcp.runner.size === 0, 'the tool to finish while the client is not reading', 60_000);
+    // Its own run, not just an idle runner: right after the send the server has not even seen the call.
+    await waitUntil(() => firehoseRuns === runsBefore + 1 && server.app.mcp.runner.size === 0, 'the tool to finish while the client is not reading', 60_000);
     const growthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     // Bound: 64 MiB over the start (the high-water mark is 256 KiB; kernel socket buffers are not in RSS).
     assert.ok(growthMiB < 64, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
