@@ -20,7 +20,8 @@ async function startBatch(c: RawClient, args: { count: number; delayMs: number }
 /** How long a shutdown step (the close, the exit) may take before the test fails instead of hanging. */
 const STEP_MS = 15_000;
 
-describe('graceful shutdown of the standalone server', () => {
+// Each test signals its own child server: they run side by side (each spawn costs seconds of startup).
+describe('graceful shutdown of the standalone server', { concurrency: true }, () => {
   test('SIGTERM: warning, the call finishes within the grace window, /readyz 503, close 1001, exit 0', async (t) => {
     // ~2 s of work in an 8 s grace window: room for the curl probes below even on a busy machine.
     const server = await startChildServer({ SHUTDOWN_GRACE_MS: '8000' });
