@@ -1,16 +1,14 @@
 // Test doubles for unit tests of the core: a session whose outbox only records what it is handed, a
 // sink whose buffer and drain the test controls, an asynchronous EventLog (our own interface, as a
 // shared store would implement it), and gates for handlers that finish when the test says so.
+// (registered-tool.ts has the tool double: it loads TypeBox, which the outbox tests do not need.)
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import Type from 'typebox';
 import { Session, type TransportKind } from '../../src/sessions/session.js';
 import type { Outbox } from '../../src/outbox/outbox.js';
 import type { OutMessage } from '../../src/outbox/messages.js';
 import type { OutboxSink } from '../../src/outbox/sink.js';
 import type { EventLog, ReplayResult } from '../../src/outbox/event-log.js';
 import { MemoryEventLog } from '../../src/outbox/memory-event-log.js';
-import { ToolRegistry, type RegisteredTool } from '../../src/tools/registry.js';
-import { defineTool, type ToolDefinition } from '../../src/tools/define.js';
 
 /** A session whose outbox records every message it is handed (the runner's and dispatcher's output). */
 export interface RecordingSession {
@@ -41,11 +39,6 @@ export function recordingSession(id = 'session-1', kind: TransportKind = 'ws'): 
     bodies,
     answers: (rid) => sent.filter((m) => (m.kind === 'result' || m.kind === 'error') && m.requestId === rid).map((m) => m.body as any),
   };
-}
-
-/** A registered tool (schema compiled as the server does), from a handler and optional settings. */
-export function registeredTool(name: string, handler: ToolDefinition['handler'], extra: Partial<ToolDefinition> = {}): RegisteredTool {
-  return new ToolRegistry().register(defineTool({ name, description: `test tool ${name}`, inputSchema: Type.Object({}), handler, ...extra })).get(name)!;
 }
 
 /** A promise the test settles by hand. */

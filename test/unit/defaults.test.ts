@@ -19,7 +19,8 @@ import { WebSocketSessionTransport } from '../../src/transports/websocket/sessio
 import type { WebSocketConnection } from '../../src/transports/websocket/connection.js';
 import { Heartbeat } from '../../src/transports/websocket/heartbeat.js';
 import { SseKeepalive, type SseStream } from '../../src/transports/http/sse-stream.js';
-import { FakeSink, gate, recordingSession, registeredTool, settle } from '../helpers/doubles.js';
+import { FakeSink, gate, recordingSession, settle } from '../helpers/doubles.js';
+import { registeredTool } from '../helpers/registered-tool.js';
 
 describe('runner limits at their defaults', () => {
   test('MAX_CONCURRENT_PER_SESSION run, the next wait; MAX_QUEUED_PER_SESSION wait, the next is refused; no TOOL_TIMEOUT_MS timer', () => {

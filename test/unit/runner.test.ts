@@ -9,7 +9,8 @@ import { Outbox } from '../../src/outbox/outbox.js';
 import { MemoryEventLog } from '../../src/outbox/memory-event-log.js';
 import { SESSION_STREAM } from '../../src/outbox/event-log.js';
 import { Session } from '../../src/sessions/session.js';
-import { FakeSink, gate, recordingSession, registeredTool, settle, type Gate } from '../helpers/doubles.js';
+import { FakeSink, gate, recordingSession, settle, type Gate } from '../helpers/doubles.js';
+import { registeredTool } from '../helpers/registered-tool.js';
 
 function runner(limits: Partial<RunnerLimits> = {}, logger?: { error(obj: object, msg: string): void }) {
   return new OperationRunner({ limits, logger });
