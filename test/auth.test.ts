@@ -371,7 +371,8 @@ describe('logs never contain tokens', () => {
   });
 });
 
-describe('startup rules of the standalone server', () => {
+// Each test runs its own child server: they run side by side (each spawn costs seconds of startup).
+describe('startup rules of the standalone server', { concurrency: true }, () => {
   test('AUTH_MODE=none on a non-loopback HOST refuses to start, naming the way out', async (t) => {
     const server = spawnServer({ AUTH_MODE: 'none', HOST: '0.0.0.0', PORT: '0' });
     t.after(() => stopChild(server));

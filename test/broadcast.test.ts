@@ -10,6 +10,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { connectSdkClient, installWebSocketGlobal } from './helpers/sdk-client.js';
 import { openRaw } from './helpers/raw-ws.js';
 import { bearer, hsToken, randomSecret, TEST_ISSUER } from './helpers/tokens.js';
+import { waitUntil } from './helpers/wait.js';
 
 function notify(server: TestServer, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.httpUrl}/admin/notify`, {
@@ -29,13 +30,6 @@ async function listeningClient(url: string): Promise<{ client: Client; messages:
   return { client, messages };
 }
 
-async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('POST /admin/notify without authentication (ADMIN_ROUTES_WITHOUT_AUTH=true)', () => {
   let server: TestServer;

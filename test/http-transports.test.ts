@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.js';
 import { openSse, messageOf, type SseConnection, type SseEvent } from './helpers/sse-client.js';
+import { waitUntil } from './helpers/wait.js';
 
 const INIT = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-http', version: '0' } };
 const BOTH = 'application/json, text/event-stream';
@@ -54,11 +55,10 @@ const batchCall = (id: number, count: number) => rpc(id, 'tools/call', { name: '
 
 /** Resolves once the server-side call has reported progress beyond `value` (no timing guesses). */
 async function serverProgressBeyond(sessionId: string, requestId: number, value: number): Promise<void> {
-  for (;;) {
+  await waitUntil(() => {
     const op = server.app.mcp.sessions.get(sessionId)?.operations.get(requestId);
-    if (op === undefined || (op.lastProgress ?? 0) > value) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+    return op === undefined || (op.lastProgress ?? 0) > value;
+  }, `call ${requestId} to report progress beyond ${value} on the server`, 10_000);
 }
 
 describe('SSE responses: headers and keepalive', () => {
@@ -306,7 +306,7 @@ describe('a small event buffer, and shutdown', () => {
       call.destroy();
       const lastId = call.events.at(-1)!.id!;
       // Wait for the call to finish while nobody listens (its response goes to the buffer).
-      while (small.app.mcp.sessions.get(sessionId)?.operations.has(5)) await new Promise((r) => setTimeout(r, 5));
+      await waitUntil(() => !small.app.mcp.sessions.get(sessionId)?.operations.has(5), 'the call to finish while nobody listens', 10_000);
       // More traffic for the session than its buffer holds pushes the response out.
       for (let i = 0; i < 6; i++) small.app.mcp.broadcast({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `filler ${i}` } } as never);
       const resumed = await openSse(`${small.httpUrl}/mcp`, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'last-event-id': lastId } });

@@ -12,6 +12,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { connectSdkClient, installWebSocketGlobal, type TransportName } from './helpers/sdk-client.js';
 import { bearer, hsToken, randomSecret, TEST_ISSUER } from './helpers/tokens.js';
 import type { Config } from '../src/config.js';
+import { waitUntil } from './helpers/wait.js';
 
 const OPERATIONS = 'realtime://operations';
 const STATS = 'realtime://server/stats';
@@ -48,13 +49,6 @@ async function readJson(client: Client, uri: string): Promise<any> {
   return JSON.parse(first.text);
 }
 
-async function waitUntil(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const count = (updates: string[], uri: string) => updates.filter((u) => u === uri).length;
 

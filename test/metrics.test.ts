@@ -11,6 +11,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { connectSdkClient, installWebSocketGlobal } from './helpers/sdk-client.js';
 import { curl } from './helpers/curl.js';
 import { bearer, hsToken, randomSecret, TEST_ISSUER } from './helpers/tokens.js';
+import { waitUntil } from './helpers/wait.js';
 
 const deployTool = defineTool({ name: 'deploy', description: 'Needs deploy:write', inputSchema: Type.Object({}), scopes: ['deploy:write'], handler: () => 'deployed' });
 
@@ -47,13 +48,6 @@ async function scrape(server: TestServer, headers: Record<string, string> = {}):
   return { status: Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1]), contentType: header('content-type'), wwwAuthenticate: header('www-authenticate'), body, samples };
 }
 
-async function waitUntil(predicate: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('GET /metrics without authentication', () => {
   test('serves Prometheus text that follows sessions, running calls and tool calls', async (t) => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startServer, type TestServer } from './helpers/server.js';
 import { defineTransportSuite, watchAbortTool } from './helpers/transport-suite.js';
 import { openSse } from './helpers/sse-client.js';
+import { waitUntil } from './helpers/wait.js';
 
 const nginxMissing = spawnSync('nginx', ['-v']).error !== undefined;
 
@@ -97,15 +98,9 @@ function freePort(): Promise<number> {
 }
 
 async function waitForHealth(url: string, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`nginx did not come up at ${url}: ${log()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // A refused connection means nginx is not listening yet.
+  const healthy = async () => (await fetch(url).catch(() => undefined))?.status === 200;
+  await waitUntil(healthy, `nginx to come up at ${url}`, 10_000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${log()}`);
+  });
 }

@@ -10,6 +10,7 @@ import { defineTool } from '../src/tools/define.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { connectSdkClient } from './helpers/sdk-client.js';
 import { openRaw } from './helpers/raw-ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 /** Tags of the calls whose handler started, in start order. */
 let started: string[] = [];
@@ -37,13 +38,6 @@ function release(tag: string): void {
   open();
 }
 
-async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('fair queuing and limits', () => {
   let server: TestServer;

@@ -11,6 +11,7 @@ import { bearer, hsToken, randomSecret } from './helpers/tokens.js';
 import { TokenBucket } from '../src/limits/token-bucket.js';
 import { MessageRateLimiter, STRIKE_WINDOW_MS } from '../src/limits/message-rate-limiter.js';
 import { ConnectionCounter } from '../src/limits/connection-counter.js';
+import { DEFAULTS } from '../src/defaults.js';
 
 describe('token bucket and message limiter (fake clock)', () => {
   test('a bucket gives its burst, then one token per 1/rate seconds, and says how long to wait', () => {
@@ -43,6 +44,38 @@ describe('token bucket and message limiter (fake clock)', () => {
     c.release('a');
     assert.equal(c.acquire('a'), true);
     assert.equal(new ConnectionCounter(0).acquire('x'), true, '0 = no limit');
+  });
+
+  // The tests below lower the limits to see them bite; these are their twins at the defaults.
+  test('at the default message limits: a burst of WS_MESSAGE_BURST, then refusals; the close after WS_RATE_LIMIT_STRIKES of them', () => {
+    let now = 0;
+    const limiter = new MessageRateLimiter({ messagesPerSecond: DEFAULTS.WS_MESSAGES_PER_SECOND, burst: DEFAULTS.WS_MESSAGE_BURST, strikes: DEFAULTS.WS_RATE_LIMIT_STRIKES, now: () => now });
+    for (let i = 0; i < DEFAULTS.WS_MESSAGE_BURST; i++) assert.deepEqual(limiter.check(), { allowed: true }, `message ${i + 1}`);
+    assert.deepEqual(limiter.check(), { allowed: false, retryAfterMs: 1, close: false });
+    now = 1; // one token per millisecond at 1000/s
+    assert.deepEqual(limiter.check(), { allowed: true });
+    for (let strike = 2; strike <= DEFAULTS.WS_RATE_LIMIT_STRIKES; strike++) assert.equal((limiter.check() as { close: boolean }).close, false, `strike ${strike}`);
+    assert.equal((limiter.check() as { close: boolean }).close, true);
+  });
+
+  test('at the default MAX_CONNECTIONS_PER_PRINCIPAL the counter allows that many per key', () => {
+    const c = new ConnectionCounter(DEFAULTS.MAX_CONNECTIONS_PER_PRINCIPAL);
+    for (let i = 0; i < DEFAULTS.MAX_CONNECTIONS_PER_PRINCIPAL; i++) assert.equal(c.acquire('alice'), true);
+    assert.equal(c.acquire('alice'), false);
+    assert.equal(c.acquire('bob'), true);
+  });
+});
+
+describe('limits of a server with the default settings', () => {
+  test('RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS is in force (RateLimit-* headers)', async (t) => {
+    const server = await startServer();
+    t.after(() => server.close());
+    const post = await fetch(`${server.httpUrl}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await post.arrayBuffer();
+    assert.equal(post.headers.get('ratelimit-limit'), String(DEFAULTS.RATE_LIMIT_MAX));
+    assert.equal(post.headers.get('ratelimit-remaining'), String(DEFAULTS.RATE_LIMIT_MAX - 1));
+    const reset = Number(post.headers.get('ratelimit-reset'));
+    assert.ok(reset > 0 && reset <= DEFAULTS.RATE_LIMIT_WINDOW_MS / 1000, `RateLimit-Reset ${reset}`);
   });
 });
 

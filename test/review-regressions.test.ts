@@ -1,11 +1,12 @@
 // Regressions found in review: inputs that once crashed the server or let memory grow without bound.
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Type from 'typebox';
 import { defineTool } from '../src/tools/define.js';
 import { MemoryEventLog } from '../src/outbox/memory-event-log.js';
-import { startServer } from './helpers/server.js';
+import { startServer, type TestServer } from './helpers/server.js';
 import { openRaw } from './helpers/raw-ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 const unserializable = defineTool({
   name: 'unserializable',
@@ -14,9 +15,14 @@ const unserializable = defineTool({
   handler: () => ({ content: [{ type: 'text', text: 'x' }], structuredContent: { n: 10n as unknown as number } }),
 });
 
+/** One server for the tests that only need their own session on it (the shutdown test has its own). */
+let server: TestServer;
+before(async () => {
+  server = await startServer({ tools: [unserializable] });
+});
+after(() => server.close());
+
 test('a tool result JSON cannot encode (BigInt) is answered with -32603 and the server keeps serving', async (t) => {
-  const server = await startServer({ tools: [unserializable] });
-  t.after(() => server.close());
   const c = await openRaw(server.wsUrl);
   t.after(() => c.close());
   await c.initialize();
@@ -36,9 +42,7 @@ test('the event log keeps at most maxBytes of text, evicting the oldest', () => 
   assert.deepEqual(log.replay('g', 0).events.map((e) => e.seq), [4, 5]);
 });
 
-test('Streamable HTTP: a second request reusing an id still in flight gets 400 -32600, and the first still completes', async (t) => {
-  const server = await startServer();
-  t.after(() => server.close());
+test('Streamable HTTP: a second request reusing an id still in flight gets 400 -32600, and the first still completes', async () => {
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const post = (body: unknown, sessionId?: string) =>
     fetch(`${server.httpUrl}/mcp`, { method: 'POST', headers: { ...headers, ...(sessionId && { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }) }, body: JSON.stringify(body) });
@@ -55,8 +59,6 @@ test('Streamable HTTP: a second request reusing an id still in flight gets 400 -
 });
 
 test('resources/subscribe refuses a URI that names no resource (-32002) and keeps nothing for it', async (t) => {
-  const server = await startServer();
-  t.after(() => server.close());
   const c = await openRaw(server.wsUrl);
   t.after(() => c.close());
   await c.initialize();
@@ -73,7 +75,8 @@ test('during the shutdown grace period a new tools/call is refused with -32010 w
   const c = await openRaw(server.wsUrl);
   await c.initialize();
   c.send({ jsonrpc: '2.0', id: 'long', method: 'tools/call', params: { name: 'process_batch', arguments: { count: 20, delayMs: 20 } } });
-  await new Promise((r) => setTimeout(r, 50));
+  // The call must be running before the shutdown starts (a guessed sleep is too short on a busy machine).
+  await waitUntil(() => server.app.mcp.runner.size === 1, 'the long call to start');
   const closing = server.close();
   await c.waitFor((m) => m.method === 'notifications/message' && m.params.level === 'warning');
   c.send({ jsonrpc: '2.0', id: 'late', method: 'tools/call', params: { name: 'echo', arguments: { message: 'too late' } } });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startChildServer, stopChild } from './helpers/child-server.js';
 import { openRaw, type RawClient } from './helpers/raw-ws.js';
 import { curlStatus } from './helpers/curl.js';
+import { within } from './helpers/wait.js';
 
 const isShutdownWarning = (m: any) =>
   m.method === 'notifications/message' && m.params?.level === 'warning' && /shutting down/i.test(String(m.params?.data));
@@ -16,16 +17,11 @@ async function startBatch(c: RawClient, args: { count: number; delayMs: number }
   await c.waitFor((m) => m.method === 'notifications/progress' && m.params.progressToken === 'tok');
 }
 
-/** Resolve with what the promise gives, or fail after `timeoutMs` (a missing event must not hang the suite). */
-function within<T>(promise: Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+/** How long a shutdown step (the close, the exit) may take before the test fails instead of hanging. */
+const STEP_MS = 15_000;
 
-describe('graceful shutdown of the standalone server', () => {
+// Each test signals its own child server: they run side by side (each spawn costs seconds of startup).
+describe('graceful shutdown of the standalone server', { concurrency: true }, () => {
   test('SIGTERM: warning, the call finishes within the grace window, /readyz 503, close 1001, exit 0', async (t) => {
     // ~2 s of work in an 8 s grace window: room for the curl probes below even on a busy machine.
     const server = await startChildServer({ SHUTDOWN_GRACE_MS: '8000' });
@@ -52,8 +48,8 @@ describe('graceful shutdown of the standalone server', () => {
     );
 
     const result = await c.waitFor((m) => m.id === 'work');
-    const { code } = await within(c.closed, 'the 1001 close');
-    const exit = await within(server.exited, 'the process to exit');
+    const { code } = await within(c.closed, 'the 1001 close', STEP_MS);
+    const exit = await within(server.exited, 'the process to exit', STEP_MS);
 
     assert.equal(readyDuringGrace, 503);
     assert.equal(healthDuringGrace, 503, 'every new request answers 503 while shutting down');
@@ -79,8 +75,8 @@ describe('graceful shutdown of the standalone server', () => {
     server.child.kill('SIGTERM');
     await c.waitFor(isShutdownWarning);
     const answer = await c.waitFor((m) => m.id === 'work');
-    const { code } = await within(c.closed, 'the 1001 close');
-    const exit = await within(server.exited, 'the process to exit');
+    const { code } = await within(c.closed, 'the 1001 close', STEP_MS);
+    const exit = await within(server.exited, 'the process to exit', STEP_MS);
 
     assert.equal(answer.result, undefined);
     assert.equal(answer.error.code, -32010);
@@ -99,9 +95,9 @@ describe('graceful shutdown of the standalone server', () => {
 
     server.child.kill('SIGINT');
     await c.waitFor(isShutdownWarning);
-    const { code } = await within(c.closed, 'the 1001 close');
+    const { code } = await within(c.closed, 'the 1001 close', STEP_MS);
     assert.equal(code, 1001);
-    assert.deepEqual(await within(server.exited, 'the process to exit'), { code: 0, signal: null });
+    assert.deepEqual(await within(server.exited, 'the process to exit', STEP_MS), { code: 0, signal: null });
   });
 
   test('a second signal during the grace window exits at once with code 1', async (t) => {
@@ -115,7 +111,7 @@ describe('graceful shutdown of the standalone server', () => {
     server.child.kill('SIGTERM');
     await c.waitFor(isShutdownWarning);
     server.child.kill('SIGTERM');
-    assert.deepEqual(await within(server.exited, 'the process to exit'), { code: 1, signal: null });
+    assert.deepEqual(await within(server.exited, 'the process to exit', STEP_MS), { code: 1, signal: null });
     assert.ok(!c.received.some((m) => m.id === 'work'), 'the call did not get to finish');
   });
 });

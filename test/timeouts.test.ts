@@ -9,6 +9,7 @@ import { defineTool } from '../src/tools/define.js';
 import type { OperationAbort } from '../src/operations/operation.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { connectSdkClient } from './helpers/sdk-client.js';
+import { waitUntil } from './helpers/wait.js';
 
 const seen = { abortKind: '' as string, abortMessage: '' };
 
@@ -91,8 +92,7 @@ describe('timeouts', () => {
       const gate = client.callTool({ name: 'gate', arguments: {} });
       // One slot per session: `quick` (timeout 100 ms) waits behind `gate` for three times its timeout.
       const quick = client.callTool({ name: 'quick', arguments: {} });
-      const deadline = Date.now() + 5000;
-      while ((openGate === undefined || server.app.mcp.runner.queued !== 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      await waitUntil(() => openGate !== undefined && server.app.mcp.runner.queued === 1, '`gate` running and `quick` queued behind it');
       assert.equal(server.app.mcp.runner.queued, 1);
       await new Promise((r) => setTimeout(r, 300));
       openGate!();

@@ -6,6 +6,7 @@ import Type from 'typebox';
 import { defineTool } from '../src/tools/define.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { openRaw, type RawClient } from './helpers/raw-ws.js';
+import { waitUntil, within } from './helpers/wait.js';
 
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 
@@ -176,11 +177,11 @@ describe('WebSocket protocol with a raw ws client', () => {
     const c = await openRaw(server.wsUrl);
     await c.initialize();
     c.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait_for_abort', arguments: { tag: 'disconnect' } } });
-    await waitUntil(() => seen.has('disconnect'));
+    await waitUntil(() => seen.has('disconnect'), 'the call to start');
     assert.equal(seen.get('disconnect')!.aborted, false);
     c.ws.close(); // a close frame: the client means to end the session, so no resume window applies
     await c.closed;
-    await waitUntil(() => seen.get('disconnect')!.stopped);
+    await waitUntil(() => seen.get('disconnect')!.stopped, 'the handler to stop');
     assert.equal(seen.get('disconnect')!.aborted, true);
     assert.match(seen.get('disconnect')!.reason, /closed the session/i);
   });
@@ -191,10 +192,10 @@ describe('WebSocket protocol with a raw ws client', () => {
     const c = await openRaw(short.wsUrl);
     await c.initialize();
     c.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait_for_abort', arguments: { tag: 'dropped' } } });
-    await waitUntil(() => seen.has('dropped'));
+    await waitUntil(() => seen.has('dropped'), 'the call to start');
     c.ws.terminate();
     await c.closed;
-    await waitUntil(() => seen.get('dropped')!.stopped);
+    await waitUntil(() => seen.get('dropped')!.stopped, 'the handler to stop after the resume window');
     assert.equal(seen.get('dropped')!.aborted, true);
     assert.match(seen.get('dropped')!.reason, /resume window expired/i);
     assert.equal(short.app.mcp.sessions.size, 0, 'the session was freed');
@@ -243,9 +244,9 @@ describe('WebSocket protocol with a raw ws client', () => {
   test('notifications/cancelled aborts the call and no response ever arrives for it', async (t) => {
     const c = await connect(t);
     c.send({ jsonrpc: '2.0', id: 'quiet', method: 'tools/call', params: { name: 'wait_for_abort', arguments: { tag: 'quiet' } } });
-    await waitUntil(() => seen.has('quiet'));
+    await waitUntil(() => seen.has('quiet'), 'the call to start');
     c.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'quiet', reason: 'changed my mind' } });
-    await waitUntil(() => seen.get('quiet')!.stopped);
+    await waitUntil(() => seen.get('quiet')!.stopped, 'the handler to stop');
     assert.match(seen.get('quiet')!.reason, /changed my mind/);
     // Anything the server sent for the cancelled call would arrive before this ping's answer.
     c.send({ jsonrpc: '2.0', id: 'after', method: 'ping' });
@@ -293,7 +294,7 @@ describe('WebSocket heartbeat', () => {
     silentClosed = true;
     assert.equal(code, 1006, 'terminated without a close frame');
     // Several more heartbeat rounds pass; the healthy client answers them and stays open.
-    await waitUntil(() => pingsAfterSilentClosed >= 3);
+    await waitUntil(() => pingsAfterSilentClosed >= 3, 'three more heartbeat pings');
     assert.equal(healthy.ws.readyState, healthy.ws.OPEN);
     await healthy.initialize();
     healthy.send({ jsonrpc: '2.0', id: 'e', method: 'tools/call', params: { name: 'echo', arguments: { message: 'alive' } } });
@@ -301,20 +302,3 @@ describe('WebSocket heartbeat', () => {
     assert.equal(server.app.mcp.sessions.size, 1, 'the terminated session was cleaned up');
   });
 });
-
-/** Fail (rather than hang) when something that must happen does not. */
-function within<T>(promise: Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

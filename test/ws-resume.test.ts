@@ -9,6 +9,7 @@ import { defineTool } from '../src/tools/define.js';
 import { startServer } from './helpers/server.js';
 import { openRaw, type RawClient } from './helpers/raw-ws.js';
 import { hsToken, randomSecret, bearer } from './helpers/tokens.js';
+import { waitUntil } from './helpers/wait.js';
 
 const batchCall = (id: number | string, count: number, delayMs: number) => ({
   jsonrpc: '2.0', id, method: 'tools/call',
@@ -25,13 +26,6 @@ function callStory(messages: any[], id: number | string): Array<number | 'result
   });
 }
 
-async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function dropped(c: RawClient): Promise<void> {
   c.ws.terminate(); // no close frame: the server keeps the session for the resume window
@@ -50,7 +44,7 @@ describe('WebSocket resume after a dropped connection', () => {
     await dropped(first);
     const seenBefore = [...first.received];
     // The call keeps running while nobody listens; reconnect while it is still going.
-    await waitUntil(() => (server.app.mcp.runner.all()[0]?.lastProgress ?? 0) >= 25, 'the call to advance while detached');
+    await waitUntil(() => (server.app.mcp.runner.all()[0]?.lastProgress ?? 0) >= 25, 'the call to advance while detached', 10_000);
 
     const second = await openRaw(server.wsUrl, { headers: { 'Mcp-Session-Id': sessionId, 'Last-Event-ID': String(seenBefore.length) } });
     t.after(() => second.close());
@@ -73,10 +67,10 @@ describe('WebSocket resume after a dropped connection', () => {
     // Two calls without progress tokens finish while the client is away: their results must come back.
     first.send({ jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'process_batch', arguments: { count: 5, delayMs: 20 } } });
     first.send({ jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'process_batch', arguments: { count: 8, delayMs: 20 } } });
-    await waitUntil(() => server.app.mcp.runner.size === 2, 'both calls to start');
+    await waitUntil(() => server.app.mcp.runner.size === 2, 'both calls to start', 10_000);
     await dropped(first);
     const seenBefore = first.received.length;
-    await waitUntil(() => server.app.mcp.runner.size === 0, 'both calls to finish while detached');
+    await waitUntil(() => server.app.mcp.runner.size === 0, 'both calls to finish while detached', 10_000);
     server.app.mcp.broadcast('notifications/message', { level: 'info', data: 'while you were away' });
 
     const second = await openRaw(server.wsUrl, { headers: { 'Mcp-Session-Id': sessionId, 'Last-Event-ID': String(seenBefore) } });
@@ -97,7 +91,7 @@ describe('WebSocket resume after a dropped connection', () => {
     first.send(batchCall(3, 10, 10));
     await first.waitFor((m) => m.method === 'notifications/progress' && m.params.progress >= 2);
     await dropped(first);
-    await waitUntil(() => server.app.mcp.runner.size === 0, 'the call to finish while detached');
+    await waitUntil(() => server.app.mcp.runner.size === 0, 'the call to finish while detached', 10_000);
 
     const second = await openRaw(server.wsUrl);
     t.after(() => second.close());
@@ -121,7 +115,7 @@ describe('WebSocket resume after a dropped connection', () => {
     first.send(batchCall(1, 1000, 5));
     await first.waitFor((m) => m.method === 'notifications/progress');
     await dropped(first);
-    await waitUntil(() => server.app.mcp.sessions.size === 0 && server.app.mcp.runner.size === 0, 'the window to pass and the session to be freed');
+    await waitUntil(() => server.app.mcp.sessions.size === 0 && server.app.mcp.runner.size === 0, 'the window to pass and the session to be freed', 10_000);
     await assert.rejects(openRaw(server.wsUrl, { headers: { 'Mcp-Session-Id': sessionId, 'Last-Event-ID': '3' } }), (err: any) => {
       assert.equal(err.statusCode, 404);
       return true;
@@ -141,9 +135,9 @@ describe('WebSocket resume after a dropped connection', () => {
     await first.initialize();
     const ids = Array.from({ length: 10 }, (_, i) => `c${i}`);
     for (const id of ids) first.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'process_batch', arguments: { count: 3, delayMs: 10 } } });
-    await waitUntil(() => server.app.mcp.runner.size === ids.length, 'the calls to be admitted');
+    await waitUntil(() => server.app.mcp.runner.size === ids.length, 'the calls to be admitted', 10_000);
     await dropped(first);
-    await waitUntil(() => server.app.mcp.runner.size === 0, 'the calls to finish while detached');
+    await waitUntil(() => server.app.mcp.runner.size === 0, 'the calls to finish while detached', 10_000);
     const second = await openRaw(server.wsUrl, { headers: { 'Mcp-Session-Id': sessionId, 'Last-Event-ID': String(first.received.length) } });
     t.after(() => second.close());
     second.send({ jsonrpc: '2.0', id: 'z', method: 'ping' });
@@ -181,16 +175,24 @@ describe('WebSocket resume after a dropped connection', () => {
   });
 });
 
-/** Emits progress as fast as it can and never calls ctx.checkpoint(): only coalescing keeps memory bounded. */
+/**
+ * Emits progress as fast as it can and never calls ctx.checkpoint(): only coalescing keeps memory bounded.
+ * Each notification is about 1.5 KB on the wire: the volume of a long run in few enough calls that the
+ * test spends its time on backpressure, not on formatting a million progress messages.
+ */
+const FIREHOSE_PADDING = ' of a deliberately long message'.repeat(40);
+/** Firehose runs that returned: the test waits for its own run to end, not for an idle runner. */
+let firehoseRuns = 0;
 const firehoseTool = defineTool({
   name: 'firehose',
   description: 'progress without backpressure',
   inputSchema: Type.Object({ count: Type.Integer() }),
   async handler({ count }, ctx) {
     for (let i = 1; i <= count; i++) {
-      ctx.progress({ progress: i, total: count, message: `item ${i} of a deliberately long message to make every notification a few hundred bytes on the wire` });
-      if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
+      ctx.progress({ progress: i, total: count, message: `item ${i}${FIREHOSE_PADDING}` });
+      if (i % 1000 === 0) await new Promise((r) => setImmediate(r)); // ~1.5 MB between turns
     }
+    firehoseRuns++;
     return `sent ${count}`;
   },
 });
@@ -205,9 +207,11 @@ describe('backpressure', () => {
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
     c.ws.pause(); // stop reading: the kernel buffers fill, then the server's own queue would
-    const count = 1_000_000; // ~300 MB of notifications if nothing were coalesced
+    const count = 200_000; // ~300 MB of notifications (200,000 × ~1.5 KB) if nothing were coalesced
+    const runsBefore = firehoseRuns;
     c.send({ jsonrpc: '2.0', id: 'f', method: 'tools/call', params: { name: 'firehose', arguments: { count }, _meta: { progressToken: 'p-f' } } });
-    await waitUntil(() => server.app.mcp.runner.size === 0, 'the tool to finish while the client is not reading', 60_000);
+    // Its own run, not just an idle runner: right after the send the server has not even seen the call.
+    await waitUntil(() => firehoseRuns === runsBefore + 1 && server.app.mcp.runner.size === 0, 'the tool to finish while the client is not reading', 60_000);
     const growthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     // Bound: 64 MiB over the start (the high-water mark is 256 KiB; kernel socket buffers are not in RSS).
     assert.ok(growthMiB < 64, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
@@ -231,10 +235,10 @@ describe('backpressure', () => {
     // process_batch calls ctx.checkpoint(): it waits while the client is slow, until the client is dropped.
     c.send(batchCall('f', 300_000, 0));
     const session = () => server.app.mcp.sessions.get(sessionId);
-    await waitUntil(() => session()?.detached === true, 'the slow client to be disconnected');
+    await waitUntil(() => session()?.detached === true, 'the slow client to be disconnected', 10_000);
     assert.ok(session(), 'the session survives for the resume window');
     c.ws.terminate();
-    await waitUntil(() => server.app.mcp.runner.size === 0, 'the call to finish');
+    await waitUntil(() => server.app.mcp.runner.size === 0, 'the call to finish', 10_000);
     // Frames the paused client never read count as not received: resume from what it had read.
     const back = await openRaw(server.wsUrl, { headers: { 'Mcp-Session-Id': sessionId, 'Last-Event-ID': String(framesBeforePause) } });
     t.after(() => back.close());

@@ -125,12 +125,13 @@ export class OperationRunner {
     const op = new Operation(session, requestId, tool, progressToken);
     session.operations.set(requestId, op);
     this.inflight.add(op);
-    if (this.hooks.any) this.hooks.call('onCallAdmitted', op);
     if (canRunNow) {
+      if (this.hooks.any) this.hooks.call('onCallAdmitted', op);
       this.run(op, args);
       return op;
     }
     op.state = 'queued';
+    if (this.hooks.any) this.hooks.call('onCallAdmitted', op);
     op.onAbortWhileQueued = this.dequeueAborted;
     const position = this.queue.push(session, { op, args });
     op.notifyQueued(position, this.queue.size);
@@ -160,10 +161,10 @@ export class OperationRunner {
   private settle(op: Operation, response: OutMessage): void {
     if (op.state === 'done') return;
     const aborted = op.abortReason?.kind;
+    // A result is serialized here, once: one that JSON cannot encode (a BigInt, a cycle) is answered -32603 and counted as an error.
+    if (response.kind === 'result' && !op.silent) response = serialized(response);
     op.outcome = aborted ?? (response.kind === 'error' ? 'error' : (response.body as { result?: { isError?: boolean } }).result?.isError === true ? 'tool_error' : 'ok');
-    this.finish(op);
-    if (op.silent || op.session.closed) return;
-    op.session.send(response);
+    this.finish(op, op.silent ? undefined : response);
   }
 
   /** Start queued calls while there are free slots, round-robin across sessions. */
@@ -202,7 +203,11 @@ export class OperationRunner {
     });
   };
 
-  private finish(op: Operation): void {
+  /**
+   * The call is over: free its slot, then send its answer (`answer`), and only then start queued calls
+   * in the freed slot, so a call is answered before the calls that start after it.
+   */
+  private finish(op: Operation, answer?: OutMessage): void {
     if (op.state === 'done') return;
     const wasRunning = op.state === 'running';
     op.state = 'done';
@@ -213,6 +218,7 @@ export class OperationRunner {
     }
     if (op.session.operations.get(op.requestId) === op) op.session.operations.delete(op.requestId);
     this.inflight.delete(op);
+    if (answer !== undefined && !op.session.closed) op.session.send(answer);
     if (wasRunning) {
       this.runningCount--;
       if (this.queue.size > 0) this.pump();
@@ -266,9 +272,13 @@ export class OperationRunner {
     op.silent = true; // before abort: a queued call is then dequeued without an answer of its own
     op.abort(kind, message);
     op.outcome = kind;
-    this.finish(op);
-    if (op.session.closed) return;
-    op.session.send(errorMessage(errorResponse(op.requestId, code, message, data)));
+    const answer = errorMessage(errorResponse(op.requestId, code, message, data));
+    // A queued call is over already (the abort took it out of the queue): only its answer is left to send.
+    if (op.state === 'done') {
+      if (!op.session.closed) op.session.send(answer);
+      return;
+    }
+    this.finish(op, answer);
   }
 
   /** Abort every call of a session without responding (its client is gone). */
@@ -307,6 +317,16 @@ export class OperationRunner {
 
 function isThenable(value: unknown): value is PromiseLike<ToolResult> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** The result with its JSON text made now (OutMessage.text), or a -32603 answer when JSON cannot encode it. */
+function serialized(response: OutMessage): OutMessage {
+  try {
+    return { ...response, text: JSON.stringify(response.body) };
+  } catch (err) {
+    const why = `Internal error: the result could not be serialized as JSON (${(err as Error).message})`;
+    return errorMessage(errorResponse(response.requestId!, Errors.INTERNAL_ERROR.rpc, why));
+  }
 }
 
 /** Content streamed with ctx.stream() goes before the result's own content. */

@@ -248,7 +248,9 @@ export class Outbox {
     const text = serialize(message);
     const live = attached !== undefined && attached.waiting === undefined;
     const response = isResponse(message);
-    const seq = this.log.append(stream, text, response && attached === undefined ? message.requestId : undefined);
+    // A response that is not written now (no sink, or one still replaying) is marked undelivered in the log,
+    // so that if it is evicted before anyone gets it, a resume names it (-32031) instead of leaving silence.
+    const seq = this.log.append(stream, text, response && !live ? message.requestId : undefined);
     this.counters.messagesOut++;
     if (message.kind === 'progress') this.counters.progressSent++;
     if (attached !== undefined) {
@@ -332,6 +334,7 @@ export class Outbox {
 
 /** JSON text of a message. A result that JSON cannot encode (a BigInt, a cycle) becomes an internal error. */
 function serialize(message: OutMessage): string {
+  if (message.text !== undefined) return message.text;
   try {
     return JSON.stringify(message.body);
   } catch (err) {

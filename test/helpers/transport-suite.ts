@@ -9,6 +9,7 @@ import Type from 'typebox';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { defineTool } from '../../src/tools/define.js';
 import { connectSdkClient, type TransportName } from './sdk-client.js';
+import { waitUntil } from './wait.js';
 
 /** What the server-side tool saw, for assertions about cancellation reaching tool code. */
 const observed = { started: 0, aborted: 0, abortReason: '' as string, stopped: 0, itemsAfterAbort: 0 };
@@ -113,7 +114,7 @@ export function defineTransportSuite(label: string, urls: () => Record<Transport
             },
           });
           await assert.rejects(call, /user pressed stop|AbortError|aborted/i);
-          await waitUntil(() => observed.stopped === before.stopped + 1);
+          await waitUntil(() => observed.stopped === before.stopped + 1, 'the tool to stop after the cancel', 3000);
           assert.equal(observed.started, before.started + 1);
           assert.equal(observed.aborted, before.aborted + 1);
           assert.match(observed.abortReason, /user pressed stop/);
@@ -186,10 +187,3 @@ export function defineTransportSuite(label: string, urls: () => Record<Transport
   }
 }
 
-async function waitUntil(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -3,6 +3,7 @@
 // stdin ends.
 import type { Readable, Writable } from 'node:stream';
 import { parseMessage } from '../../jsonrpc.js';
+import { Errors } from '../../errors.js';
 import { SESSION_STREAM } from '../../outbox/event-log.js';
 import { errorMessage, type OutMessage } from '../../outbox/messages.js';
 import type { OutboxSink } from '../../outbox/sink.js';
@@ -24,6 +25,8 @@ export class StdioTransport implements SessionBinding, OutboxSink {
   private readonly output: Writable & { writableNeedDrain: boolean };
   private readonly maxLineBytes: number;
   private pending = '';
+  /** True while the rest of a refused (over-long) line is still arriving. */
+  private discarding = false;
   private ended = false;
   /** Resolves when the session has ended (stdin closed, or close()). */
   readonly done: Promise<void>;
@@ -46,19 +49,40 @@ export class StdioTransport implements SessionBinding, OutboxSink {
   }
 
   private onData(chunk: string): void {
-    let text = this.pending + chunk;
-    let newline = text.indexOf('\n');
-    while (newline !== -1) {
-      const line = text.slice(0, newline).replace(/\r$/, '');
-      text = text.slice(newline + 1);
-      if (line.trim() !== '') this.onLine(line);
-      newline = text.indexOf('\n');
+    const text = this.pending + chunk;
+    this.pending = '';
+    let start = 0;
+    for (let newline = text.indexOf('\n', start); newline !== -1; newline = text.indexOf('\n', start)) {
+      const line = text.slice(start, newline);
+      start = newline + 1;
+      if (this.discarding) {
+        this.discarding = false; // the tail of a refused line: dropped, not parsed as a line of its own
+        continue;
+      }
+      if (this.tooLong(line)) {
+        this.refuseLine();
+        continue;
+      }
+      const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (trimmed.trim() !== '') this.onLine(trimmed);
     }
-    if (text.length > this.maxLineBytes) {
-      text = '';
-      this.session.send(errorMessage({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `Invalid Request: message larger than ${this.maxLineBytes} bytes` } }));
+    const rest = text.slice(start);
+    if (this.discarding) return; // still inside a refused line
+    if (this.tooLong(rest)) {
+      this.refuseLine();
+      this.discarding = true;
+      return;
     }
-    this.pending = text;
+    this.pending = rest;
+  }
+
+  /** Over the limit, in bytes (UTF-8), counted only when the characters alone could be. */
+  private tooLong(text: string): boolean {
+    return text.length > this.maxLineBytes || (text.length * 3 > this.maxLineBytes && Buffer.byteLength(text) > this.maxLineBytes);
+  }
+
+  private refuseLine(): void {
+    this.session.send(errorMessage({ jsonrpc: '2.0', id: null, error: { code: Errors.PAYLOAD_TOO_LARGE.rpc, message: `Invalid Request: message larger than ${this.maxLineBytes} bytes` } }));
   }
 
   private onLine(line: string): void {
