@@ -2,7 +2,8 @@
 // and the realtime-mcp plugin with every part on (built-in tools, /admin, /metrics, the dashboard),
 // configured from the settings (plugins/server.ts reads them from the environment).
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../src/config.js';
@@ -75,7 +76,34 @@ function createNodeServer(config: Config, handler: RequestListener): Server {
     connectionsCheckingInterval: DEFAULTS.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
   };
   if (config.TLS_CERT_FILE !== '') {
-    return createHttpsServer({ ...options, cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, handler) as unknown as Server;
+    const server = createHttpsServer({ ...options, cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, handler) as unknown as Server;
+    return closeUnusedConnectionsOnClose(server, 'secureConnection');
   }
-  return createHttpServer(options, handler);
+  return closeUnusedConnectionsOnClose(createHttpServer(options, handler), 'connection');
+}
+
+/**
+ * Node's `server.close()` ends idle keep-alive connections, but not one that connected and never sent a
+ * request: Node counts it as waiting for headers, and close() also stops the timer that would cut it
+ * (HTTP_HEADERS_TIMEOUT_MS). HTTP clients open such connections ahead of use (undici, browsers), so one
+ * of them held app.close(), and with it the graceful shutdown, until the client let go: 73 s for undici
+ * after our 75 s keep-alive hint, past the shutdown's hard stop (exit 1 instead of 0). Close them with
+ * the server; a connection that has made a request (or upgraded) is left to Node and the transports.
+ */
+function closeUnusedConnectionsOnClose(server: Server, connectionEvent: 'connection' | 'secureConnection'): Server {
+  const unused = new Set<Socket>();
+  server.on(connectionEvent, (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  const used = (request: IncomingMessage) => unused.delete(request.socket);
+  server.on('request', used);
+  server.on('upgrade', used);
+  const close = server.close;
+  server.close = function closeWithUnusedConnections(this: Server, callback?: (err?: Error) => void) {
+    for (const socket of unused) socket.destroy();
+    unused.clear();
+    return close.call(this, callback);
+  };
+  return server;
 }
