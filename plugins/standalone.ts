@@ -2,11 +2,12 @@
 // and the realtime-mcp plugin with every part on (built-in tools, /admin, /metrics, the dashboard),
 // configured from the settings (plugins/server.ts reads them from the environment).
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
 import { parseList } from '../src/auth/lists.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { createCoreFromConfig } from '../src/create-core.js';
@@ -69,17 +70,27 @@ function closeRefusedUpgrades(app: FastifyInstance): void {
  * request timeout ends with the request: SSE responses and WebSockets are not cut by it.
  */
 function createNodeServer(config: Config, handler: RequestListener): Server {
-  const options = {
+  const options: ServerOptions = {
     headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
     requestTimeout: Math.max(config.HTTP_BODY_TIMEOUT_MS, config.HTTP_HEADERS_TIMEOUT_MS),
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: DEFAULTS.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
   };
-  if (config.TLS_CERT_FILE !== '') {
-    const server = createHttpsServer({ ...options, cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, handler) as unknown as Server;
-    return closeUnusedConnectionsOnClose(server, 'secureConnection');
+  if (config.TLS_CERT_FILE !== '') return closeUnusedConnectionsOnClose(createTlsServer(config, options, handler));
+  return closeUnusedConnectionsOnClose(createHttpServer(options, handler));
+}
+
+/**
+ * The HTTPS server. A certificate and key that do not make a pair (or are not PEM) are a ConfigError
+ * naming both settings, like every other bad setting, not a bare OpenSSL message.
+ */
+function createTlsServer(config: Config, options: ServerOptions, handler: RequestListener): Server {
+  try {
+    return createHttpsServer({ ...options, cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, handler) as unknown as Server;
+  } catch (err) {
+    const reason = String((err as Error)?.message ?? err).replace(/^error:[0-9A-Fa-f]+:[^:]*::?/, '');
+    throw new ConfigError(`Invalid configuration: TLS_CERT_FILE (${config.TLS_CERT_FILE}) and TLS_KEY_FILE (${config.TLS_KEY_FILE}) are not a usable PEM certificate and private key pair: ${reason}`);
   }
-  return closeUnusedConnectionsOnClose(createHttpServer(options, handler), 'connection');
 }
 
 /**
@@ -89,19 +100,25 @@ function createNodeServer(config: Config, handler: RequestListener): Server {
  * of them held app.close(), and with it the graceful shutdown, until the client let go: 73 s for undici
  * after our 75 s keep-alive hint, past the shutdown's hard stop (exit 1 instead of 0). Close them with
  * the server; a connection that has made a request (or upgraded) is left to Node and the transports.
+ * Connections are told apart by their peer address and port, which the TCP socket and (with TLS) the
+ * TLS socket of a request share; so a TLS connection that never finished its handshake goes too.
  */
-function closeUnusedConnectionsOnClose(server: Server, connectionEvent: 'connection' | 'secureConnection'): Server {
-  const unused = new Set<Socket>();
-  server.on(connectionEvent, (socket: Socket) => {
-    unused.add(socket);
-    socket.once('close', () => unused.delete(socket));
+function closeUnusedConnectionsOnClose(server: Server): Server {
+  const unused = new Map<string, Socket>();
+  const peer = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+  server.on('connection', (socket: Socket) => {
+    const key = peer(socket);
+    unused.set(key, socket);
+    socket.once('close', () => {
+      if (unused.get(key) === socket) unused.delete(key);
+    });
   });
-  const used = (request: IncomingMessage) => unused.delete(request.socket);
+  const used = (request: IncomingMessage) => unused.delete(peer(request.socket));
   server.on('request', used);
   server.on('upgrade', used);
   const close = server.close;
   server.close = function closeWithUnusedConnections(this: Server, callback?: (err?: Error) => void) {
-    for (const socket of unused) socket.destroy();
+    for (const socket of unused.values()) socket.destroy();
     unused.clear();
     return close.call(this, callback);
   };
