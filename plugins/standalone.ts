@@ -76,8 +76,8 @@ function createNodeServer(config: Config, handler: RequestListener): Server {
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: DEFAULTS.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
   };
-  if (config.TLS_CERT_FILE !== '') return closeUnusedConnectionsOnClose(createTlsServer(config, options, handler));
-  return closeUnusedConnectionsOnClose(createHttpServer(options, handler));
+  if (config.TLS_CERT_FILE !== '') return closeStalledConnectionsOnClose(createTlsServer(config, options, handler));
+  return closeStalledConnectionsOnClose(createHttpServer(options, handler));
 }
 
 /**
@@ -94,17 +94,22 @@ function createTlsServer(config: Config, options: ServerOptions, handler: Reques
 }
 
 /**
- * Node's `server.close()` ends idle keep-alive connections, but not one that connected and never sent a
- * request: Node counts it as waiting for headers, and close() also stops the timer that would cut it
- * (HTTP_HEADERS_TIMEOUT_MS). HTTP clients open such connections ahead of use (undici, browsers), so one
- * of them held app.close(), and with it the graceful shutdown, until the client let go: 73 s for undici
- * after our 75 s keep-alive hint, past the shutdown's hard stop (exit 1 instead of 0). Close them with
- * the server; a connection that has made a request (or upgraded) is left to Node and the transports.
- * Connections are told apart by their peer address and port, which the TCP socket and (with TLS) the
- * TLS socket of a request share; so a TLS connection that never finished its handshake goes too.
+ * Node's `server.close()` ends idle keep-alive connections but waits for every other one, and it also
+ * stops the timers that cut slow requests (HTTP_HEADERS_TIMEOUT_MS, HTTP_BODY_TIMEOUT_MS). So one
+ * client held app.close(), and with it the graceful shutdown, for as long as it liked, past the hard
+ * stop (exit 1 instead of 0): a connection that never sent a request (HTTP clients open them ahead of
+ * use; undici keeps one 73 s after our 75 s keep-alive hint), or a request whose headers or body were
+ * still coming (a stalled or slow upload). close() runs after the grace period, when nothing they send
+ * would be served any more: end those connections with it. Connections with a complete request (their
+ * response may still be going out) and upgraded ones are left to Node and the transports.
+ * A connection is known by its peer address and port, which its TCP socket and (with TLS) the TLS
+ * socket of its requests share, so a TLS connection that never finished its handshake goes too.
  */
-function closeUnusedConnectionsOnClose(server: Server): Server {
+function closeStalledConnectionsOnClose(server: Server): Server {
+  /** Connections that have not made a request (or an upgrade) yet, by peer. */
   const unused = new Map<string, Socket>();
+  /** The latest request of each connection that made one. */
+  const lastRequest = new Map<Socket, IncomingMessage>();
   const peer = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
   server.on('connection', (socket: Socket) => {
     const key = peer(socket);
@@ -113,13 +118,18 @@ function closeUnusedConnectionsOnClose(server: Server): Server {
       if (unused.get(key) === socket) unused.delete(key);
     });
   });
-  const used = (request: IncomingMessage) => unused.delete(peer(request.socket));
-  server.on('request', used);
-  server.on('upgrade', used);
+  server.on('request', (request: IncomingMessage) => {
+    const socket = request.socket as Socket;
+    unused.delete(peer(socket));
+    if (!lastRequest.has(socket)) socket.once('close', () => lastRequest.delete(socket));
+    lastRequest.set(socket, request);
+  });
+  server.on('upgrade', (request: IncomingMessage) => unused.delete(peer(request.socket as Socket)));
   const close = server.close;
-  server.close = function closeWithUnusedConnections(this: Server, callback?: (err?: Error) => void) {
+  server.close = function closeWithStalledConnections(this: Server, callback?: (err?: Error) => void) {
     for (const socket of unused.values()) socket.destroy();
     unused.clear();
+    for (const [socket, request] of lastRequest) if (!request.complete) socket.destroy();
     return close.call(this, callback);
   };
   return server;
