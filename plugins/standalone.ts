@@ -2,10 +2,12 @@
 // and the realtime-mcp plugin with every part on (built-in tools, /admin, /metrics, the dashboard),
 // configured from the settings (plugins/server.ts reads them from the environment).
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
 import { parseList } from '../src/auth/lists.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { createCoreFromConfig } from '../src/create-core.js';
@@ -72,14 +74,67 @@ function closeRefusedUpgrades(app: FastifyInstance): void {
  * request timeout ends with the request: SSE responses and WebSockets are not cut by it.
  */
 function createNodeServer(config: Config, handler: RequestListener): Server {
-  const options = {
+  const options: ServerOptions = {
     headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
     requestTimeout: Math.max(config.HTTP_BODY_TIMEOUT_MS, config.HTTP_HEADERS_TIMEOUT_MS),
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: DEFAULTS.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
   };
-  if (config.TLS_CERT_FILE !== '') {
+  if (config.TLS_CERT_FILE !== '') return closeStalledConnectionsOnClose(createTlsServer(config, options, handler));
+  return closeStalledConnectionsOnClose(createHttpServer(options, handler));
+}
+
+/**
+ * The HTTPS server. A certificate and key that do not make a pair (or are not PEM) are a ConfigError
+ * naming both settings, like every other bad setting, not a bare OpenSSL message.
+ */
+function createTlsServer(config: Config, options: ServerOptions, handler: RequestListener): Server {
+  try {
     return createHttpsServer({ ...options, cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }, handler) as unknown as Server;
+  } catch (err) {
+    const reason = String((err as Error)?.message ?? err).replace(/^error:[0-9A-Fa-f]+:[^:]*::?/, '');
+    throw new ConfigError(`Invalid configuration: TLS_CERT_FILE (${config.TLS_CERT_FILE}) and TLS_KEY_FILE (${config.TLS_KEY_FILE}) are not a usable PEM certificate and private key pair: ${reason}`);
   }
-  return createHttpServer(options, handler);
+}
+
+/**
+ * Node's `server.close()` ends idle keep-alive connections but waits for every other one, and it also
+ * stops the timers that cut slow requests (HTTP_HEADERS_TIMEOUT_MS, HTTP_BODY_TIMEOUT_MS). So one
+ * client held app.close(), and with it the graceful shutdown, for as long as it liked, past the hard
+ * stop (exit 1 instead of 0): a connection that never sent a request (HTTP clients open them ahead of
+ * use; undici keeps one 73 s after our 75 s keep-alive hint), or a request whose headers or body were
+ * still coming (a stalled or slow upload). close() runs after the grace period, when nothing they send
+ * would be served any more: end those connections with it. Connections with a complete request (their
+ * response may still be going out) and upgraded ones are left to Node and the transports.
+ * A connection is known by its peer address and port, which its TCP socket and (with TLS) the TLS
+ * socket of its requests share, so a TLS connection that never finished its handshake goes too.
+ */
+function closeStalledConnectionsOnClose(server: Server): Server {
+  /** Connections that have not made a request (or an upgrade) yet, by peer. */
+  const unused = new Map<string, Socket>();
+  /** The latest request of each connection that made one. */
+  const lastRequest = new Map<Socket, IncomingMessage>();
+  const peer = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+  server.on('connection', (socket: Socket) => {
+    const key = peer(socket);
+    unused.set(key, socket);
+    socket.once('close', () => {
+      if (unused.get(key) === socket) unused.delete(key);
+    });
+  });
+  server.on('request', (request: IncomingMessage) => {
+    const socket = request.socket as Socket;
+    unused.delete(peer(socket));
+    if (!lastRequest.has(socket)) socket.once('close', () => lastRequest.delete(socket));
+    lastRequest.set(socket, request);
+  });
+  server.on('upgrade', (request: IncomingMessage) => unused.delete(peer(request.socket as Socket)));
+  const close = server.close;
+  server.close = function closeWithStalledConnections(this: Server, callback?: (err?: Error) => void) {
+    for (const socket of unused.values()) socket.destroy();
+    unused.clear();
+    for (const [socket, request] of lastRequest) if (!request.complete) socket.destroy();
+    return close.call(this, callback);
+  };
+  return server;
 }

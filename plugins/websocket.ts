@@ -10,7 +10,8 @@
 import { EventEmitter } from 'node:events';
 import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DEFAULTS } from '../src/defaults.js';
@@ -44,6 +45,7 @@ const websocketPlugin: FastifyPluginAsync = async (app) => {
         // Select `mcp` when offered; never echo another offered protocol (it may carry a token).
         handleProtocols: (protocols: Set<string>) => (protocols.has('mcp') ? 'mcp' : false),
       },
+      errorHandler: onSocketError,
       // Sessions are closed by the graceful shutdown (1001 after the grace period), not here.
       preClose: (done: () => void) => {
         closing = true;
@@ -73,5 +75,23 @@ const websocketPlugin: FastifyPluginAsync = async (app) => {
   app.decorate('mcpHeartbeat', heartbeat);
   app.addHook('onClose', async () => heartbeat.stop());
 };
+
+/**
+ * An error on an established socket. When ws is already closing (it answered a bad frame from the peer,
+ * e.g. one over maxPayload, with its close frame: 1009, 1007, 1002 …), let it finish: it half-closes
+ * after its close frame, keeps reading and dropping what the peer is still sending, and drops the peer
+ * after closeTimeout. @fastify/websocket's default handler terminates at once instead: closing a socket
+ * with unread bytes makes the kernel send a reset, which discards the close frame still in flight, so a
+ * client that was still sending its big frame (Chromium, a chunked raw client) saw 1006, not 1009.
+ * Anything else (a handler that threw) is logged and the socket terminated, as the default does.
+ */
+function onSocketError(error: Error, socket: WebSocket, request: FastifyRequest): void {
+  if (socket.readyState === socket.CLOSING) {
+    request.log.debug({ err: error.message }, 'websocket closed for a protocol error');
+    return;
+  }
+  request.log.error(error);
+  socket.terminate();
+}
 
 export default fp(websocketPlugin, { fastify: '5.x', name: 'realtime-mcp-websocket' });

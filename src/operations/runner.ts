@@ -11,7 +11,7 @@ import { errorMessage, resultMessage, type OutMessage } from '../outbox/messages
 import type { Session } from '../sessions/session.js';
 import type { RegisteredTool } from '../tools/registry.js';
 import type { ToolResult } from '../tools/define.js';
-import { Operation, type AbortKind, type OperationOutcome } from './operation.js';
+import { Operation, type AbortKind, type OperationOutcome, type OperationState } from './operation.js';
 import { FairQueue } from './fair-queue.js';
 import { HookList } from '../hooks.js';
 
@@ -274,7 +274,7 @@ export class OperationRunner {
     op.outcome = kind;
     const answer = errorMessage(errorResponse(op.requestId, code, message, data));
     // A queued call is over already (the abort took it out of the queue): only its answer is left to send.
-    if (op.state === 'done') {
+    if ((op.state as OperationState) === 'done') {
       if (!op.session.closed) op.session.send(answer);
       return;
     }
