@@ -170,6 +170,20 @@ export class Cluster {
     return true;
   }
 
+  /**
+   * A client's answer to a request another node sent it (a ping of the ordering barrier, a sampling or
+   * elicitation request), POSTed here by the load balancer: pass it to that node. Request ids to clients
+   * start with the sending node's id (`<node>:s1`). False when the id names no other node.
+   */
+  responseElsewhere(session: Session, id: RequestId, result: unknown, error: { code: number; message: string; data?: unknown } | undefined): boolean {
+    if (!this.enabled || typeof id !== 'string') return false;
+    const colon = id.indexOf(':');
+    const node = colon > 0 ? id.slice(0, colon) : undefined;
+    if (node === undefined || node === this.node) return false;
+    this.stores.bus.publish(node, { type: 'response', session: session.id, id, result, error });
+    return true;
+  }
+
   /** Send `notifications/message` to every session of the cluster; returns how many sessions here got it. */
   notifyAll(level: string, data: unknown): number {
     if (!this.enabled) return this.host.notifyLocal(level, data);
@@ -292,6 +306,12 @@ export class Cluster {
         const session = id === undefined ? undefined : (this.host.sessions.get(id) ?? this.replicas.get(id)?.session);
         const op = session?.operations.get(m.requestId as RequestId);
         if (op !== undefined) this.host.runner.cancel(op, String(m.reason ?? 'cancelled by the client'), { silent: m.silent === true });
+        return;
+      }
+      case 'response': {
+        // A client's answer to a request this node sent, received by another node.
+        const session = id === undefined ? undefined : (this.host.sessions.get(id) ?? this.replicas.get(id)?.session);
+        session?.settleRequest(m.id as RequestId, m.result, m.error as { code: number; message: string; data?: unknown } | undefined);
         return;
       }
       case 'notify':
