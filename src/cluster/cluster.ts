@@ -29,6 +29,8 @@ import { OwnerForwarder } from './forwarder.js';
 
 /** How long a handover may take before the claimer gives up (the old owner is alive but silent). */
 const HANDOVER_TIMEOUT_MS = 3_000;
+/** During a handover, how often the owner's liveness is checked (a dead owner never answers). */
+const OWNER_WATCH_MS = 100;
 /** A replica with no call in flight is dropped after this long without a request. */
 const REPLICA_IDLE_MS = 60_000;
 /** How often running calls' progress is written to the store (the live-resources tick). */
@@ -133,13 +135,18 @@ export class Cluster {
     this.assertStore();
     let record = await this.stores.sessions.get(id);
     if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
-    let outcome = await this.stores.sessions.claim(id, this.node, (n) => this.stores.nodes.isAlive(n));
+    const isAlive = (n: string) => this.stores.nodes.isAlive(n);
+    let outcome = await this.stores.sessions.claim(id, this.node, isAlive);
     if (outcome !== undefined && !outcome.claimed) {
-      // The owner is alive: ask it to let go (it flushes its log and forwards from now on), then claim.
+      // The owner looks alive: ask it to let go (it flushes its log and forwards from now on), then claim.
+      // A node that was just killed still looks alive until its liveness key expires (NODE_TTL_MS): its
+      // "released" never comes, so the wait also ends once it is seen dead, and the claim takes the session.
       const owner = outcome.owner;
       const released = await this.requestHandover(id, owner);
-      outcome = released ? await this.stores.sessions.claim(id, this.node, (n) => this.stores.nodes.isAlive(n), owner) : undefined;
-      if (outcome === undefined || !outcome.claimed) return undefined;
+      outcome = await this.stores.sessions.claim(id, this.node, isAlive, released ? owner : undefined);
+      if (outcome !== undefined && !outcome.claimed) {
+        throw retryLater(Errors.SESSION_BUSY, 'The server node holding this session did not hand it over in time; retry shortly', 1_000);
+      }
     }
     if (outcome === undefined) return undefined;
     record = (await this.stores.sessions.get(id)) ?? record;
@@ -231,17 +238,27 @@ export class Cluster {
     return session;
   }
 
+  /**
+   * Ask `owner` to release the session; resolves true once it has, false when it is seen dead (its
+   * liveness key expired: it will never answer) or after HANDOVER_TIMEOUT_MS.
+   */
   private requestHandover(id: string, owner: string): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.handovers.delete(id);
-        resolve(false);
-      }, HANDOVER_TIMEOUT_MS);
-      this.handovers.set(id, () => {
+      let settled = false;
+      const settle = (released: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        this.handovers.delete(id);
-        resolve(true);
-      });
+        clearInterval(watch);
+        if (this.handovers.get(id) === onReleased) this.handovers.delete(id);
+        resolve(released);
+      };
+      const onReleased = () => settle(true);
+      const timer = setTimeout(() => settle(false), HANDOVER_TIMEOUT_MS);
+      const watch = setInterval(() => {
+        this.stores.nodes.isAlive(owner).then((alive) => alive || settle(false), () => {});
+      }, OWNER_WATCH_MS);
+      this.handovers.set(id, onReleased);
       this.stores.bus.publish(owner, { type: 'release', session: id, to: this.node });
     });
   }
