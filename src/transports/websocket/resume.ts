@@ -7,6 +7,7 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Errors } from '../../errors.js';
 import { errorResponse } from '../../jsonrpc.js';
+import { toErrorResponse } from '../../protocol/render-error.js';
 import { SESSION_STREAM, parseEventId } from '../../outbox/event-log.js';
 import { errorMessage, resultMessage } from '../../outbox/messages.js';
 import type { Session } from '../../sessions/session.js';
@@ -51,7 +52,16 @@ export async function handOver(
   release: () => void,
   onResume?: (outcome: 'ok' | 'expired') => void,
 ): Promise<boolean> {
-  const target = typeof params.sessionId === 'string' && params.sessionId !== fresh.id ? await findResumable(params.sessionId) : undefined;
+  let target: Resumable | undefined;
+  try {
+    target = typeof params.sessionId === 'string' && params.sessionId !== fresh.id ? await findResumable(params.sessionId) : undefined;
+  } catch (err) {
+    // The session could not be looked up now (scale-out: the store is unreachable, or its node did not hand
+    // it over in time): say so, with the retry hint, on the fresh session; the client may try again.
+    onResume?.('expired');
+    fresh.send(errorMessage(toErrorResponse(requestId, err)));
+    return false;
+  }
   const lastEventId = params.lastEventId === undefined ? undefined : String(params.lastEventId);
   const after = target !== undefined && target.session !== fresh ? parseLastEventId(lastEventId, target.session) : undefined;
   if (target === undefined || after === undefined) {
