@@ -413,7 +413,7 @@ if (missing.length > 0) {
       const last = progress.at(-1)!;
       assert.deepEqual(progress, oneToN(last), 'no progress lost or repeated');
       assert.ok(last >= seen + 5, `the missed progress was replayed (read ${seen} before, ${last} now)`);
-      assert.ok(lost.error.data.lastProgress >= seen && lost.error.data.lastProgress <= last, `lastProgress ${lost.error.data.lastProgress} within [${seen}, ${last}]`);
+      assert.equal(lost.error.data.lastProgress, last, 'lastProgress: the last progress the client has (the newest in the log)');
       assert.ok(socket.frames.slice(socket.frames.indexOf(lost)).every((f) => f.method !== 'notifications/progress'), 'the error comes after every progress of the call');
       // Nothing else came twice either.
       const responses = socket.frames.filter((f) => f.id !== undefined).map((f) => f.id);
@@ -433,6 +433,42 @@ if (missing.length > 0) {
     } finally {
       socket.close();
       observer.close();
+    }
+  });
+
+  test('kill -9 under a progress flood: a client that read frames the node never stored still resumes, and the numbering goes on from its count', async () => {
+    // The log is written once per tick, after the frames went out: under a flood the client always has
+    // frames that the killed node never stored. Its resume from there must be believed.
+    const socket = await McpSocket.connect(`${cluster.wsBase}/mcp/ws`, bearer(await freshToken()));
+    const a = await nodeOf(socket);
+    const b = cluster.other(a);
+    try {
+      const callId = socket.start('tools/call', { name: 'process_batch', arguments: { count: 10_000_000, delayMs: 0 }, _meta: { progressToken: 'flood' } });
+      await socket.waitFor((f) => f.method === 'notifications/progress' && f.params.progress >= 5_000, 0, 20_000, 'progress 5000');
+      await cluster.kill(a);
+      await socket.closed;
+      const had = socket.frames.length;
+      const progress = progressOf(socket.frames, 'flood');
+      assert.deepEqual(progress, oneToN(progress.length), 'every progress once, in order, before the kill');
+      await socket.resume(`${cluster.wsBase}/mcp/ws`);
+      const lost = await socket.waitFor((f) => f.id === callId, had, 10_000, 'the error for the lost call');
+      assert.equal(lost.error?.code, -32032, JSON.stringify(lost));
+      assert.equal(lost.error.data.node, a.id);
+      assert.equal(typeof lost.error.data.lastProgress, 'number', 'the progress the lost node stored');
+      assert.ok(lost.error.data.lastProgress > 0 && lost.error.data.lastProgress <= progress.at(-1)!, `lastProgress ${lost.error.data.lastProgress} ≤ ${progress.at(-1)}`);
+      assert.deepEqual(progressOf(socket.frames, 'flood'), progress, 'no progress repeated after the resume');
+      assert.equal((await nodeOf(socket)).id, b.id);
+      // Numbered from the client's count on: resuming again from one frame back replays exactly the last frame.
+      const echo = await socket.request('tools/call', { name: 'echo', arguments: { message: 'numbered' } });
+      assert.deepEqual(echo.result?.content, [{ type: 'text', text: 'numbered' }]);
+      const oneBack = socket.frames.length - 1;
+      socket.terminate();
+      await socket.resume(b.wsUrl, oneBack);
+      const again = await socket.waitFor(() => true, oneBack, 5_000, 'the last frame, replayed');
+      assert.deepEqual(again, echo);
+      await cluster.restart(a);
+    } finally {
+      socket.close();
     }
   });
 }

@@ -19,6 +19,7 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Errors, retryLater } from '../errors.js';
 import { errorResponse } from '../jsonrpc.js';
 import { errorMessage, type OutMessage } from '../outbox/messages.js';
+import { SESSION_STREAM } from '../outbox/event-log.js';
 import type { Operation } from '../operations/operation.js';
 import type { OperationRunner } from '../operations/runner.js';
 import { samePrincipal, type Principal } from '../sessions/principal.js';
@@ -137,13 +138,14 @@ export class Cluster {
     if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
     const isAlive = (n: string) => this.stores.nodes.isAlive(n);
     let outcome = await this.stores.sessions.claim(id, this.node, isAlive);
+    let handedOver = false;
     if (outcome !== undefined && !outcome.claimed) {
       // The owner looks alive: ask it to let go (it flushes its log and forwards from now on), then claim.
       // A node that was just killed still looks alive until its liveness key expires (NODE_TTL_MS): its
       // "released" never comes, so the wait also ends once it is seen dead, and the claim takes the session.
       const owner = outcome.owner;
-      const released = await this.requestHandover(id, owner);
-      outcome = await this.stores.sessions.claim(id, this.node, isAlive, released ? owner : undefined);
+      handedOver = await this.requestHandover(id, owner);
+      outcome = await this.stores.sessions.claim(id, this.node, isAlive, handedOver ? owner : undefined);
       if (outcome !== undefined && !outcome.claimed) {
         throw retryLater(Errors.SESSION_BUSY, 'The server node holding this session did not hand it over in time; retry shortly', 1_000);
       }
@@ -153,8 +155,11 @@ export class Cluster {
     const replica = this.replicas.get(id);
     this.replicas.delete(id);
     const session = replica?.session ?? this.host.materialize(record);
-    session.outbox.forwardTo(undefined);
+    // Nothing is numbered on the session stream before the log's numbers are loaded; after a lost node,
+    // nothing until the client's stream attaches (it may hold frames that node never stored).
+    session.outbox.beginTakeover();
     await session.outbox.openLog();
+    session.outbox.endTakeover(!handedOver && outcome.previousOwner !== this.node);
     this.host.sessions.add(session);
     await this.reportLostCalls(session, outcome.previousOwner);
     this.host.logger?.debug({ session: id, from: outcome.previousOwner }, 'session claimed');
@@ -263,19 +268,57 @@ export class Cluster {
     });
   }
 
-  /** Calls that were running on a node that is gone: an explicit error each, with its last progress. */
+  /**
+   * Calls that were running on a node that is gone: an explicit error each, with its last progress. That
+   * node recorded progress every PROGRESS_RECORD_MS; the session's log in the store may hold newer
+   * progress notifications (written every tick), so the newest of the two is reported.
+   */
   private async reportLostCalls(session: Session, previousOwner: string): Promise<void> {
     const calls = await this.stores.sessions.calls(session.id);
     const lost = new Map<RequestId, CallRecord | undefined>();
+    const dead: CallRecord[] = [];
     for (const call of calls) {
       if (call.node === this.node || (await this.stores.nodes.isAlive(call.node))) continue;
+      dead.push(call);
+    }
+    const logged = dead.some((c) => c.progressToken !== undefined) ? await this.loggedProgress(session) : undefined;
+    for (const call of dead) {
       lost.set(call.requestId, undefined);
+      const fromLog = call.progressToken === undefined ? undefined : logged?.get(JSON.stringify(call.progressToken));
+      const newer = fromLog !== undefined && (call.lastProgress === null || fromLog.progress > call.lastProgress);
+      const lastProgress = newer ? fromLog.progress : call.lastProgress;
+      const total = newer ? (fromLog.total ?? call.total) : call.total;
       session.send(errorMessage(errorResponse(call.requestId, Errors.NODE_LOST.rpc,
         `The server node running this call (${call.node}) stopped; the call was lost. Retry it if it is safe to.`,
-        { node: call.node, tool: call.tool, lastProgress: call.lastProgress, total: call.total })));
+        { node: call.node, tool: call.tool, lastProgress, total })));
     }
     if (lost.size > 0) this.stores.sessions.recordCalls(session.id, lost);
     if (previousOwner !== this.node) this.host.logger?.debug({ session: session.id, lost: lost.size }, 'lost calls reported');
+  }
+
+  /** The newest progress per progress token (JSON) among the session stream's events in the shared log. */
+  private async loggedProgress(session: Session): Promise<Map<string, { progress: number; total: number | null }>> {
+    const newest = new Map<string, { progress: number; total: number | null }>();
+    let events: Array<{ seq: number; text: string }> = [];
+    try {
+      events = (await session.outbox.peekLog(SESSION_STREAM)) ?? [];
+    } catch (err) {
+      this.host.logger?.warn({ session: session.id, err: (err as Error).message }, 'could not read the session log for lost calls');
+    }
+    for (let i = events.length - 1; i >= 0; i--) {
+      const text = events[i]!.text;
+      if (!text.includes('"notifications/progress"')) continue;
+      let params: { progressToken?: unknown; progress?: unknown; total?: unknown } | undefined;
+      try {
+        params = (JSON.parse(text) as { method?: string; params?: typeof params }).params;
+      } catch {
+        continue;
+      }
+      if (params === undefined || typeof params.progress !== 'number') continue;
+      const key = JSON.stringify(params.progressToken);
+      if (!newest.has(key)) newest.set(key, { progress: params.progress, total: typeof params.total === 'number' ? params.total : null });
+    }
+    return newest;
   }
 
   private recordCall(op: Operation, record: CallRecord | undefined): void {
@@ -396,5 +439,7 @@ function recordOf(session: Session, owner: string): SessionRecord {
 }
 
 function callRecord(op: Operation, node: string): CallRecord {
-  return { requestId: op.requestId, node, tool: op.tool.definition.name, lastProgress: op.lastProgress ?? null, total: op.lastTotal ?? null };
+  const record: CallRecord = { requestId: op.requestId, node, tool: op.tool.definition.name, lastProgress: op.lastProgress ?? null, total: op.lastTotal ?? null };
+  if (op.progressToken !== undefined) record.progressToken = op.progressToken;
+  return record;
 }
