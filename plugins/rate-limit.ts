@@ -13,6 +13,7 @@ import { ANONYMOUS } from '../src/sessions/principal.js';
 import { DEFAULTS } from '../src/defaults.js';
 import { Errors, retryLater } from '../src/errors.js';
 import { sendHttpError } from './json-rpc-errors.js';
+import { clusterRateLimitStore } from './rate-limit-store.js';
 
 export interface McpLimits {
   /** Open WebSockets and SSE streams per authenticated principal. */
@@ -59,8 +60,9 @@ const rateLimitPlugin: FastifyPluginAsync = async (app) => {
       global: false,
       enableDraftSpec: true,
       onExceeded: () => rejections.rate_limit++,
-      // STORE=redis: one budget per principal for the whole cluster, however requests are spread over nodes.
-      ...(app.mcp.stores.redis !== undefined && { redis: app.mcp.stores.redis as never, nameSpace: 'rmcp:rl:' }),
+      // STORE=redis: one budget per principal for the whole cluster, however requests are spread over
+      // nodes; per node while Redis is unreachable (rate-limit-store.ts), so requests never wait for it.
+      ...(app.mcp.stores.redis !== undefined && { store: clusterRateLimitStore(app.mcp.stores) }),
       // Thrown by the plugin; our error handler (json-rpc-errors.ts) renders it like every other error.
       errorResponseBuilder: (_request, context) =>
         retryLater(Errors.RATE_LIMITED, `Rate limited: more than ${context.max} requests in ${context.after}; retry in ${Math.ceil(context.ttl / 1000)} s`, context.ttl, { limit: context.max }),

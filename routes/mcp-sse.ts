@@ -32,7 +32,7 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
     const id = typeof lastEventId === 'string' ? parseEventId(lastEventId) : undefined;
     if (id === undefined || id.stream !== SESSION_STREAM) return undefined;
     const transport = legacyTransport(await core.ownSession(id.sessionId, request.principal));
-    return transport !== undefined && id.seq <= transport.session.outbox.lastSeq(SESSION_STREAM) ? { transport, seq: id.seq } : undefined;
+    return transport !== undefined && transport.session.outbox.acceptsPosition(SESSION_STREAM, id.seq) ? { transport, seq: id.seq } : undefined;
   }
 
   app.get('/mcp/sse', { exposeHeadRoute: false, config: { opensStream: true } }, async (request, reply) => {

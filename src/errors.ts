@@ -80,6 +80,8 @@ export const Errors = table({
   NODE_LOST: { rpc: -32032, http: 503 },
   /** A store the request needs (Redis, with STORE=redis) is unreachable; retry shortly. */
   STORE_UNAVAILABLE: { rpc: -32013, http: 503 },
+  /** The node holding the session's stream is alive but did not hand it over in time (scale-out); retry shortly. */
+  SESSION_BUSY: { rpc: -32014, http: 503 },
 });
 export type ErrorName = keyof typeof Errors;
 

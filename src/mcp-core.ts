@@ -110,6 +110,7 @@ export class McpCore {
     });
     if (this.cluster.enabled) {
       this.dispatcher.cancelElsewhere = (session, requestId, reason, silent) => this.cluster.cancelElsewhere(session, requestId, reason, silent);
+      this.dispatcher.responseElsewhere = (session, id, result, error) => this.cluster.responseElsewhere(session, id, result, error);
       this.resources.onSubscriptionsChange = (session, uris) => this.cluster.persist(session, { subscriptions: uris });
     }
   }
@@ -161,7 +162,7 @@ export class McpCore {
 
   private newSession(id: string, kind: TransportKind, principal: Principal | undefined): Session {
     const { highWaterBytes, slowClientTimeoutMs, barrierTimeoutMs } = this.outboxOptions;
-    return new Session(id, kind, principal, (s) => new Outbox(this.stores.eventLogs.create(id), {
+    const session = new Session(id, kind, principal, (s) => new Outbox(this.stores.eventLogs.create(id), {
       highWaterBytes,
       slowClientTimeoutMs,
       loggerName: this.identity.name,
@@ -172,6 +173,9 @@ export class McpCore {
         if (typeof err?.code !== 'number') throw err;
       }),
     }));
+    // Several nodes: ids of requests to the client name this node, so an answer POSTed elsewhere comes back here.
+    if (this.cluster?.enabled) session.requestIdPrefix = `${this.stores.nodes.id}:`;
+    return session;
   }
 
   /** A local Session object for a session created elsewhere (its record), not registered anywhere yet. */

@@ -19,6 +19,7 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Errors, retryLater } from '../errors.js';
 import { errorResponse } from '../jsonrpc.js';
 import { errorMessage, type OutMessage } from '../outbox/messages.js';
+import { SESSION_STREAM } from '../outbox/event-log.js';
 import type { Operation } from '../operations/operation.js';
 import type { OperationRunner } from '../operations/runner.js';
 import { samePrincipal, type Principal } from '../sessions/principal.js';
@@ -29,6 +30,8 @@ import { OwnerForwarder } from './forwarder.js';
 
 /** How long a handover may take before the claimer gives up (the old owner is alive but silent). */
 const HANDOVER_TIMEOUT_MS = 3_000;
+/** During a handover, how often the owner's liveness is checked (a dead owner never answers). */
+const OWNER_WATCH_MS = 100;
 /** A replica with no call in flight is dropped after this long without a request. */
 const REPLICA_IDLE_MS = 60_000;
 /** How often running calls' progress is written to the store (the live-resources tick). */
@@ -133,21 +136,30 @@ export class Cluster {
     this.assertStore();
     let record = await this.stores.sessions.get(id);
     if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
-    let outcome = await this.stores.sessions.claim(id, this.node, (n) => this.stores.nodes.isAlive(n));
+    const isAlive = (n: string) => this.stores.nodes.isAlive(n);
+    let outcome = await this.stores.sessions.claim(id, this.node, isAlive);
+    let handedOver = false;
     if (outcome !== undefined && !outcome.claimed) {
-      // The owner is alive: ask it to let go (it flushes its log and forwards from now on), then claim.
+      // The owner looks alive: ask it to let go (it flushes its log and forwards from now on), then claim.
+      // A node that was just killed still looks alive until its liveness key expires (NODE_TTL_MS): its
+      // "released" never comes, so the wait also ends once it is seen dead, and the claim takes the session.
       const owner = outcome.owner;
-      const released = await this.requestHandover(id, owner);
-      outcome = released ? await this.stores.sessions.claim(id, this.node, (n) => this.stores.nodes.isAlive(n), owner) : undefined;
-      if (outcome === undefined || !outcome.claimed) return undefined;
+      handedOver = await this.requestHandover(id, owner);
+      outcome = await this.stores.sessions.claim(id, this.node, isAlive, handedOver ? owner : undefined);
+      if (outcome !== undefined && !outcome.claimed) {
+        throw retryLater(Errors.SESSION_BUSY, 'The server node holding this session did not hand it over in time; retry shortly', 1_000);
+      }
     }
     if (outcome === undefined) return undefined;
     record = (await this.stores.sessions.get(id)) ?? record;
     const replica = this.replicas.get(id);
     this.replicas.delete(id);
     const session = replica?.session ?? this.host.materialize(record);
-    session.outbox.forwardTo(undefined);
+    // Nothing is numbered on the session stream before the log's numbers are loaded; after a lost node,
+    // nothing until the client's stream attaches (it may hold frames that node never stored).
+    session.outbox.beginTakeover();
     await session.outbox.openLog();
+    session.outbox.endTakeover(!handedOver && outcome.previousOwner !== this.node);
     this.host.sessions.add(session);
     await this.reportLostCalls(session, outcome.previousOwner);
     this.host.logger?.debug({ session: id, from: outcome.previousOwner }, 'session claimed');
@@ -167,6 +179,20 @@ export class Cluster {
     const call = (await this.stores.sessions.calls(session.id)).find((c) => c.requestId === requestId);
     if (call === undefined || call.node === this.node) return false;
     this.stores.bus.publish(call.node, { type: 'cancel', session: session.id, requestId, reason, silent });
+    return true;
+  }
+
+  /**
+   * A client's answer to a request another node sent it (a ping of the ordering barrier, a sampling or
+   * elicitation request), POSTed here by the load balancer: pass it to that node. Request ids to clients
+   * start with the sending node's id (`<node>:s1`). False when the id names no other node.
+   */
+  responseElsewhere(session: Session, id: RequestId, result: unknown, error: { code: number; message: string; data?: unknown } | undefined): boolean {
+    if (!this.enabled || typeof id !== 'string') return false;
+    const colon = id.indexOf(':');
+    const node = colon > 0 ? id.slice(0, colon) : undefined;
+    if (node === undefined || node === this.node) return false;
+    this.stores.bus.publish(node, { type: 'response', session: session.id, id, result, error });
     return true;
   }
 
@@ -217,34 +243,82 @@ export class Cluster {
     return session;
   }
 
+  /**
+   * Ask `owner` to release the session; resolves true once it has, false when it is seen dead (its
+   * liveness key expired: it will never answer) or after HANDOVER_TIMEOUT_MS.
+   */
   private requestHandover(id: string, owner: string): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.handovers.delete(id);
-        resolve(false);
-      }, HANDOVER_TIMEOUT_MS);
-      this.handovers.set(id, () => {
+      let settled = false;
+      const settle = (released: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        this.handovers.delete(id);
-        resolve(true);
-      });
+        clearInterval(watch);
+        if (this.handovers.get(id) === onReleased) this.handovers.delete(id);
+        resolve(released);
+      };
+      const onReleased = () => settle(true);
+      const timer = setTimeout(() => settle(false), HANDOVER_TIMEOUT_MS);
+      const watch = setInterval(() => {
+        this.stores.nodes.isAlive(owner).then((alive) => alive || settle(false), () => {});
+      }, OWNER_WATCH_MS);
+      this.handovers.set(id, onReleased);
       this.stores.bus.publish(owner, { type: 'release', session: id, to: this.node });
     });
   }
 
-  /** Calls that were running on a node that is gone: an explicit error each, with its last progress. */
+  /**
+   * Calls that were running on a node that is gone: an explicit error each, with its last progress. That
+   * node recorded progress every PROGRESS_RECORD_MS; the session's log in the store may hold newer
+   * progress notifications (written every tick), so the newest of the two is reported.
+   */
   private async reportLostCalls(session: Session, previousOwner: string): Promise<void> {
     const calls = await this.stores.sessions.calls(session.id);
     const lost = new Map<RequestId, CallRecord | undefined>();
+    const dead: CallRecord[] = [];
     for (const call of calls) {
       if (call.node === this.node || (await this.stores.nodes.isAlive(call.node))) continue;
+      dead.push(call);
+    }
+    const logged = dead.some((c) => c.progressToken !== undefined) ? await this.loggedProgress(session) : undefined;
+    for (const call of dead) {
       lost.set(call.requestId, undefined);
+      const fromLog = call.progressToken === undefined ? undefined : logged?.get(JSON.stringify(call.progressToken));
+      const newer = fromLog !== undefined && (call.lastProgress === null || fromLog.progress > call.lastProgress);
+      const lastProgress = newer ? fromLog.progress : call.lastProgress;
+      const total = newer ? (fromLog.total ?? call.total) : call.total;
       session.send(errorMessage(errorResponse(call.requestId, Errors.NODE_LOST.rpc,
         `The server node running this call (${call.node}) stopped; the call was lost. Retry it if it is safe to.`,
-        { node: call.node, tool: call.tool, lastProgress: call.lastProgress, total: call.total })));
+        { node: call.node, tool: call.tool, lastProgress, total })));
     }
     if (lost.size > 0) this.stores.sessions.recordCalls(session.id, lost);
     if (previousOwner !== this.node) this.host.logger?.debug({ session: session.id, lost: lost.size }, 'lost calls reported');
+  }
+
+  /** The newest progress per progress token (JSON) among the session stream's events in the shared log. */
+  private async loggedProgress(session: Session): Promise<Map<string, { progress: number; total: number | null }>> {
+    const newest = new Map<string, { progress: number; total: number | null }>();
+    let events: Array<{ seq: number; text: string }> = [];
+    try {
+      events = (await session.outbox.peekLog(SESSION_STREAM)) ?? [];
+    } catch (err) {
+      this.host.logger?.warn({ session: session.id, err: (err as Error).message }, 'could not read the session log for lost calls');
+    }
+    for (let i = events.length - 1; i >= 0; i--) {
+      const text = events[i]!.text;
+      if (!text.includes('"notifications/progress"')) continue;
+      let params: { progressToken?: unknown; progress?: unknown; total?: unknown } | undefined;
+      try {
+        params = (JSON.parse(text) as { method?: string; params?: typeof params }).params;
+      } catch {
+        continue;
+      }
+      if (params === undefined || typeof params.progress !== 'number') continue;
+      const key = JSON.stringify(params.progressToken);
+      if (!newest.has(key)) newest.set(key, { progress: params.progress, total: typeof params.total === 'number' ? params.total : null });
+    }
+    return newest;
   }
 
   private recordCall(op: Operation, record: CallRecord | undefined): void {
@@ -292,6 +366,12 @@ export class Cluster {
         const session = id === undefined ? undefined : (this.host.sessions.get(id) ?? this.replicas.get(id)?.session);
         const op = session?.operations.get(m.requestId as RequestId);
         if (op !== undefined) this.host.runner.cancel(op, String(m.reason ?? 'cancelled by the client'), { silent: m.silent === true });
+        return;
+      }
+      case 'response': {
+        // A client's answer to a request this node sent, received by another node.
+        const session = id === undefined ? undefined : (this.host.sessions.get(id) ?? this.replicas.get(id)?.session);
+        session?.settleRequest(m.id as RequestId, m.result, m.error as { code: number; message: string; data?: unknown } | undefined);
         return;
       }
       case 'notify':
@@ -359,5 +439,7 @@ function recordOf(session: Session, owner: string): SessionRecord {
 }
 
 function callRecord(op: Operation, node: string): CallRecord {
-  return { requestId: op.requestId, node, tool: op.tool.definition.name, lastProgress: op.lastProgress ?? null, total: op.lastTotal ?? null };
+  const record: CallRecord = { requestId: op.requestId, node, tool: op.tool.definition.name, lastProgress: op.lastProgress ?? null, total: op.lastTotal ?? null };
+  if (op.progressToken !== undefined) record.progressToken = op.progressToken;
+  return record;
 }

@@ -37,6 +37,17 @@ export interface EventLog {
    * a node was lost, a handover): load the numbers to continue from. A new session's log needs none.
    */
   open?(): Promise<void>;
+  /**
+   * A client holds frames of `stream` up to `seq` that the log never stored: the node that sent them died
+   * before writing them out (logs that batch writes). Number the next event after `seq`, here and for any
+   * node that opens the log later, so the client's count and the log agree again.
+   */
+  advance?(stream: string, seq: number): void;
+  /**
+   * The kept events of `stream` as stored for every node, without settling anything (a replay reports
+   * lost responses once; this does not count as one). Logs shared between nodes only.
+   */
+  peek?(stream: string): Promise<ReplayResult['events']>;
   /** Resolves once everything appended so far is stored where other nodes read it (logs that batch writes). */
   flushed?(): Promise<void>;
   /**

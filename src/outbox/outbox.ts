@@ -22,6 +22,8 @@ import { newCounters, type TransportCounters } from '../metrics/telemetry.js';
 
 /** Completed request streams kept for a client that may still come back for their response. */
 const MAX_COMPLETED_STREAMS = 1_000;
+/** Session-stream messages held for a client resuming after its node was lost (see tookOverFromLostNode). */
+const MAX_HELD_FOR_CLIENT = 1_000;
 
 interface Attached {
   readonly sink: OutboxSink;
@@ -59,6 +61,13 @@ export class Outbox {
   private forwardSessionStream: ((message: OutMessage) => void) | undefined;
   /** Prefix of this outbox's request streams (the node id with several nodes), so names never collide. */
   private readonly streamPrefix: string;
+  /**
+   * Session-stream messages waiting, unnumbered, during a takeover (beginTakeover): until the log's
+   * numbers are loaded, and after a lost node until the client's stream attaches (see endTakeover).
+   */
+  private heldForClient: OutMessage[] | undefined;
+  /** Set by endTakeover(true) until the client attaches: the log may lack frames the client has. */
+  private lostTail = false;
   private readonly counters: TransportCounters;
 
   constructor(log: EventLog, options: OutboxOptions) {
@@ -80,6 +89,7 @@ export class Outbox {
     if (this.closed) return;
     const stream = this.streamOf(message);
     if (stream === SESSION_STREAM && this.forwardSessionStream !== undefined) return this.forwardSessionStream(message);
+    if (stream === SESSION_STREAM && this.heldForClient !== undefined) return this.holdForClient(message);
     const attached = this.sinks.get(stream);
     if (attached !== undefined && attached.pressure.congested) {
       if (message.kind === 'progress') return attached.pressure.coalesce(message);
@@ -125,6 +135,45 @@ export class Outbox {
     return this.log.open?.() ?? Promise.resolve();
   }
 
+  /**
+   * This node takes the session stream over from another node (scale-out): stop forwarding, and hold the
+   * stream's messages unnumbered until endTakeover() (the log's numbers are not loaded yet: openLog).
+   */
+  beginTakeover(): void {
+    this.forwardSessionStream = undefined;
+    this.heldForClient ??= [];
+  }
+
+  /**
+   * The log's numbers are loaded. When the previous writer handed the stream over, its log is complete:
+   * what waited is numbered now. When it died (`previousWriterLost`), it may have written frames to the
+   * client before storing them (logs written in batches, once per tick), so the client may hold frames
+   * the log never got: its resume from such a position is believed (acceptsPosition), the log continues
+   * after it, and what waits (the errors for the lost calls among it) keeps waiting until the client's
+   * stream attaches, to be numbered after what the client has.
+   */
+  endTakeover(previousWriterLost: boolean): void {
+    if (previousWriterLost && this.log.advance !== undefined && this.heldForClient !== undefined) {
+      this.lostTail = true;
+      return;
+    }
+    this.releaseHeld();
+  }
+
+  /**
+   * Whether `seq` is a position on `stream` a client may resume from: one the log numbered, or (right
+   * after a takeover from a lost node) any position on the session stream, since the lost node may have
+   * sent more than it stored.
+   */
+  acceptsPosition(stream: string, seq: number): boolean {
+    return seq <= this.log.lastSeq(stream) || (stream === SESSION_STREAM && this.lostTail);
+  }
+
+  /** What the shared log holds of `stream` (undefined for a log kept in this process only). */
+  peekLog(stream: string): Promise<ReplayResult['events']> | undefined {
+    return this.log.peek?.(stream);
+  }
+
   /** Write what is queued for the log now (a handover waits for it). */
   flushLog(): Promise<void> {
     return this.log.flushed?.() ?? Promise.resolve();
@@ -147,6 +196,15 @@ export class Outbox {
    */
   attach(stream: string, sink: OutboxSink, afterSeq?: number): void {
     if (this.closed) return;
+    const firstAfterLoss = stream === SESSION_STREAM && this.lostTail;
+    // The first client after a takeover from a lost node: the log continues after what it has.
+    if (firstAfterLoss && afterSeq !== undefined && afterSeq > this.log.lastSeq(stream)) this.log.advance!(stream, afterSeq);
+    this.attachSink(stream, sink, afterSeq);
+    // What waited for this client, numbered after its position (and sent after the replay).
+    if (firstAfterLoss) this.releaseHeld();
+  }
+
+  private attachSink(stream: string, sink: OutboxSink, afterSeq?: number): void {
     const previous = this.sinks.get(stream);
     if (previous !== undefined) {
       this.detach(previous.sink);
@@ -229,6 +287,20 @@ export class Outbox {
     this.completed.clear();
     if (forget) this.log.close();
     else this.log.release?.();
+  }
+
+  private holdForClient(message: OutMessage): void {
+    this.heldForClient!.push(message);
+    // The client is not coming back soon: number what waited (a later resume from beyond the log is refused).
+    if (this.heldForClient!.length >= MAX_HELD_FOR_CLIENT) this.releaseHeld();
+  }
+
+  /** Number and send what waited during a takeover, in order. */
+  private releaseHeld(): void {
+    const held = this.heldForClient;
+    this.heldForClient = undefined;
+    this.lostTail = false;
+    for (const message of held ?? []) this.push(message);
   }
 
   private streamOf(message: OutMessage): string {

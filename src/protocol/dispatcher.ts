@@ -61,6 +61,11 @@ export class Dispatcher {
   onSessionChange: ((session: Session, patch: SessionPatch) => Promise<void>) | undefined;
   /** A cancel for a call not running here (scale-out: it may run on another node). */
   cancelElsewhere: ((session: Session, requestId: RequestId, reason: string, silent: boolean) => Promise<boolean>) | undefined;
+  /**
+   * A client's response to a request this node did not send (scale-out: the client POSTed it to another
+   * node than the one waiting for it); false when it answers nothing known anywhere.
+   */
+  responseElsewhere: ((session: Session, id: RequestId, result: unknown, error: { code: number; message: string; data?: unknown } | undefined) => boolean) | undefined;
 
   constructor(
     private readonly tools: ToolRegistry,
@@ -99,8 +104,8 @@ export class Dispatcher {
     if ('method' in message) {
       if ('id' in message) this.onRequest(session, message as IncomingRequest);
       else this.onNotification(session, message);
-    } else {
-      session.settleRequest(message.id, message.result, message.error);
+    } else if (!session.settleRequest(message.id, message.result, message.error)) {
+      this.responseElsewhere?.(session, message.id, message.result, message.error);
     }
   }
 

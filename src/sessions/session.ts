@@ -78,6 +78,11 @@ export class Session {
   /** Requests this server sent to the client (sampling, elicitation, ping), by id. */
   private readonly pending = new Map<RequestId, PendingRequest>();
   private nextRequestId = 0;
+  /**
+   * Start of the ids of requests sent to the client (`<prefix>s1`, …). With several nodes it names this
+   * node, so that a client's answer POSTed to another node finds its way back (see requestNode()).
+   */
+  requestIdPrefix = '';
 
   constructor(id: string, transportKind: TransportKind, principal: Principal | undefined, outbox: (session: Session) => Outbox) {
     this.id = id;
@@ -133,7 +138,7 @@ export class Session {
     params: Record<string, unknown> | undefined,
     options: SessionRequestOptions = {},
   ): Promise<unknown> {
-    const id = `s${++this.nextRequestId}`;
+    const id = `${this.requestIdPrefix}s${++this.nextRequestId}`;
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('session closed'));
       const { signal, timeoutMs } = options;

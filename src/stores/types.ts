@@ -41,9 +41,11 @@ export interface CallRecord {
   /** The node the call runs on. */
   node: string;
   tool: string;
-  /** The last progress the handler reported (null before any). */
+  /** The last progress the handler reported (null before any), as of the node's last record (every 250 ms). */
   lastProgress: number | null;
   total: number | null;
+  /** The call's progress token, if it has one: its progress notifications in the session's log carry it. */
+  progressToken?: string | number;
 }
 
 export type ClaimOutcome =

@@ -299,6 +299,48 @@ if (redisServerMissing) {
       await s.close(); // twice is fine
     });
 
+    test('advance: the next event is numbered after a position the log never stored, for every node', async () => {
+      // A node killed between writing frames to its client and storing them leaves the log behind the
+      // client: the node that takes over continues after the client's count (Outbox.endTakeover).
+      const [a, b] = [await make(), await make()];
+      const id = randomUUID();
+      const la = a.eventLogs.create(id);
+      for (let i = 1; i <= 5; i++) la.append('g', m(i));
+      await la.flushed();
+      const lb = b.eventLogs.create(id);
+      await lb.open!();
+      assert.equal(lb.lastSeq('g'), 5);
+      lb.advance!('g', 9); // the client had 9 frames
+      assert.equal(lb.lastSeq('g'), 9);
+      lb.advance!('g', 7); // never backwards
+      assert.equal(lb.append('g', m(10)), 10);
+      await lb.flushed();
+      assert.deepEqual(await lb.replay('g', 9), { events: [{ seq: 10, text: m(10) }], lostResponses: [] });
+      // Stored: a third reader continues from there too, and sees the events that exist.
+      const lc = (await make()).eventLogs.create(id);
+      await lc.open!();
+      assert.equal(lc.lastSeq('g'), 10);
+      assert.deepEqual((await lc.replay('g', 3)).events.map((e) => e.seq), [4, 5, 10]);
+      // An advance with nothing appended after it is stored as well.
+      lc.advance!('g', 20);
+      await lc.flushed();
+      const ld = (await make()).eventLogs.create(id);
+      await ld.open!();
+      assert.equal(ld.lastSeq('g'), 20);
+    });
+
+    test('peek reads the stored events without settling lost responses (a later replay still reports them)', async () => {
+      const s = await make({ eventLog: { maxEvents: 3 } });
+      const id = randomUUID();
+      const log = s.eventLogs.create(id);
+      log.append('g', '{"id":"r1","result":{}}', 'r1'); // a response nobody received
+      for (let i = 1; i <= 5; i++) log.append('g', m(i)); // pushes it out of the bounded log
+      const peeked = await log.peek!('g');
+      assert.deepEqual(peeked.map((e) => e.seq), [4, 5, 6]);
+      const other = (await make({ eventLog: { maxEvents: 3 } })).eventLogs.create(id);
+      assert.deepEqual((await other.replay('g', 0)).lostResponses, ['r1'], 'still reported by the replay after the peek');
+    });
+
     test('nothing ended in an unhandled rejection', () => {
       assert.deepEqual(unhandled, [], logs.join('\n'));
     });

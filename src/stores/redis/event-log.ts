@@ -72,7 +72,7 @@ export const DEFAULT_RING_BYTES = 1024 * 1024;
 const MAX_WRITE_ATTEMPTS = 10;
 
 // KEYS[1] log, KEYS[2] seq, KEYS[3] undelivered.
-// ARGV[1] stream, [2] first seq of the batch (0: no events, only undelivered marks), [3] last seq,
+// ARGV[1] stream, [2] first seq of the batch (0: no events, only undelivered marks or a raised seq), [3] last seq,
 // [4] texts, [5] their lengths ('' when joined with "\n"), [6] max events, [7] lowest entry id to keep
 // for the byte bound (0: none), [8] ttl ms, [9..] undelivered field/value pairs.
 // Returns the entry's id number m (0 when nothing was added).
@@ -153,6 +153,8 @@ interface StreamState {
   hadUndelivered: boolean;
   /** This node appended to the stream: its counter is the stream's, and its ring may answer replays. */
   writer: boolean;
+  /** `seq` was raised by advance() and not written yet (a batch with no events carries it). */
+  seqPending: boolean;
 }
 
 interface Batch {
@@ -270,6 +272,19 @@ export class RedisEventLog implements EventLog {
     return this.streams.get(stream)?.seq ?? 0;
   }
 
+  advance(stream: string, seq: number): void {
+    const st = this.streams.get(stream) ?? this.addStream(stream);
+    // Pending events are numbered from pendingFirst on, one after the other: a gap cannot go in a batch.
+    if (seq <= st.seq || this.closed || st.pending.length > 0) return;
+    st.seq = seq;
+    st.writer = true;
+    st.seqPending = true;
+    if (!this.dirty) {
+      this.dirty = true;
+      this.shared.scheduler.add(this);
+    }
+  }
+
   replay(stream: string, afterSeq: number): ReplayResult | Promise<ReplayResult> {
     if (this.closed) return { events: [], lostResponses: [] };
     const st = this.streams.get(stream);
@@ -326,6 +341,13 @@ export class RedisEventLog implements EventLog {
     });
   }
 
+  async peek(stream: string): Promise<ReplayResult['events']> {
+    await this.flushed();
+    const { redis } = this.shared;
+    const entries = (await retrying(redis, () => redis.xrange(this.keys[0], '-', '+'))) as Array<[string, string[]]>;
+    return decodeEvents(entries, stream, 0);
+  }
+
   /** Resolves once everything appended so far is in Redis (replay does this before reading). */
   async flushed(): Promise<void> {
     for (;;) {
@@ -344,7 +366,7 @@ export class RedisEventLog implements EventLog {
     if (this.inFlight !== undefined || this.closed) return; // the write in flight schedules the next one
     const batches: Batch[] = [];
     for (const st of this.streams.values()) {
-      if (st.pending.length === 0 && st.pendingUndelivered === undefined) continue;
+      if (st.pending.length === 0 && st.pendingUndelivered === undefined && !st.seqPending) continue;
       batches.push(this.takeBatch(st));
     }
     if (batches.length === 0) return;
@@ -360,13 +382,13 @@ export class RedisEventLog implements EventLog {
   }
 
   private addStream(name: string): StreamState {
-    const st: StreamState = { name, seq: 0, pending: [], pendingFirst: 0, pendingBytes: 0, pendingUndelivered: undefined, hadUndelivered: false, writer: false };
+    const st: StreamState = { name, seq: 0, pending: [], pendingFirst: 0, pendingBytes: 0, pendingUndelivered: undefined, hadUndelivered: false, writer: false, seqPending: false };
     this.streams.set(name, st);
     return st;
   }
 
   private hasPending(): boolean {
-    for (const st of this.streams.values()) if (st.pending.length > 0 || st.pendingUndelivered !== undefined) return true;
+    for (const st of this.streams.values()) if (st.pending.length > 0 || st.pendingUndelivered !== undefined || st.seqPending) return true;
     return false;
   }
 
@@ -424,6 +446,7 @@ export class RedisEventLog implements EventLog {
     st.pending = [];
     st.pendingBytes = 0;
     st.pendingUndelivered = undefined;
+    st.seqPending = false; // `last` carries it
     return { stream: st, args, bytes };
   }
 

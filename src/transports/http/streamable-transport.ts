@@ -92,7 +92,8 @@ export class StreamableTransport implements SessionBinding {
     const parsed = lastEventId === undefined ? undefined : parseEventId(lastEventId);
     // A stream this node has not written (another node's request stream) has no number here to check against.
     const known = parsed === undefined ? 0 : this.session.outbox.lastSeq(parsed.stream);
-    const resume = parsed !== undefined && parsed.sessionId === this.session.id && (known === 0 ? parsed.stream !== SESSION_STREAM || parsed.seq === 0 : parsed.seq <= known) ? parsed : undefined;
+    const knownPosition = parsed === undefined ? false : parsed.stream === SESSION_STREAM ? this.session.outbox.acceptsPosition(SESSION_STREAM, parsed.seq) : known === 0 || parsed.seq <= known;
+    const resume = parsed !== undefined && parsed.sessionId === this.session.id && knownPosition ? parsed : undefined;
     const stream = resume?.stream ?? SESSION_STREAM;
     const sse = new SseStream(res, this.options.keepalive);
     const sink = new SseSink(sse, this.session.id, false);

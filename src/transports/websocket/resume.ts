@@ -7,6 +7,7 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Errors } from '../../errors.js';
 import { errorResponse } from '../../jsonrpc.js';
+import { toErrorResponse } from '../../protocol/render-error.js';
 import { SESSION_STREAM, parseEventId } from '../../outbox/event-log.js';
 import { errorMessage, resultMessage } from '../../outbox/messages.js';
 import type { Session } from '../../sessions/session.js';
@@ -16,7 +17,8 @@ export const SESSION_RESUME_METHOD = 'session/resume';
 
 /**
  * The frame number a resume continues after: 0 for none, a bare number, or this session's full event id.
- * Undefined when the value is not one of these, or names frames the session never sent.
+ * Undefined when the value is not one of these, or names frames the session never sent (as far as its log
+ * knows: right after a takeover from a lost node, see Outbox.acceptsPosition).
  */
 export function parseLastEventId(value: string | undefined, session: Session): number | undefined {
   let seq: number;
@@ -27,7 +29,7 @@ export function parseLastEventId(value: string | undefined, session: Session): n
     if (id === undefined || id.sessionId !== session.id || id.stream !== SESSION_STREAM) return undefined;
     seq = id.seq;
   }
-  return seq <= session.outbox.lastSeq(SESSION_STREAM) ? seq : undefined;
+  return session.outbox.acceptsPosition(SESSION_STREAM, seq) ? seq : undefined;
 }
 
 /** What a session's WebSocket transport offers to a resume (see session-transport.ts). */
@@ -51,7 +53,16 @@ export async function handOver(
   release: () => void,
   onResume?: (outcome: 'ok' | 'expired') => void,
 ): Promise<boolean> {
-  const target = typeof params.sessionId === 'string' && params.sessionId !== fresh.id ? await findResumable(params.sessionId) : undefined;
+  let target: Resumable | undefined;
+  try {
+    target = typeof params.sessionId === 'string' && params.sessionId !== fresh.id ? await findResumable(params.sessionId) : undefined;
+  } catch (err) {
+    // The session could not be looked up now (scale-out: the store is unreachable, or its node did not hand
+    // it over in time): say so, with the retry hint, on the fresh session; the client may try again.
+    onResume?.('expired');
+    fresh.send(errorMessage(toErrorResponse(requestId, err)));
+    return false;
+  }
   const lastEventId = params.lastEventId === undefined ? undefined : String(params.lastEventId);
   const after = target !== undefined && target.session !== fresh ? parseLastEventId(lastEventId, target.session) : undefined;
   if (target === undefined || after === undefined) {
@@ -60,7 +71,7 @@ export async function handOver(
       'Session not found: it ended, its resume window passed, it is not yours, or lastEventId is not one of its frames; start a new session')));
     return false;
   }
-  const missed = target.session.outbox.lastSeq(SESSION_STREAM) - after;
+  const missed = Math.max(0, target.session.outbox.lastSeq(SESSION_STREAM) - after);
   onResume?.('ok');
   release(); // the fresh, empty session lets go of the connection without closing it, and ends
   target.attach(connection, after);
