@@ -212,7 +212,8 @@ if (redisServerMissing) {
         await sleep(30);
         assert.equal(got.includes('after'), true, 'received after the restart');
       }, 5_000);
-      assert.equal(got.includes('while-down'), false, 'a message published while Redis was down is dropped');
+      // (A message published while Redis was down may be dropped — pub/sub is at-most-once — or sent after
+      // the reconnect; both are fine, and neither throws.)
     });
 
     test('Redis restarted under traffic: every appended message is replayable, every awaited update readable', async () => {
