@@ -117,8 +117,7 @@ export function serveModernPost(app: FastifyInstance, request: FastifyRequest, r
     try {
       listen = server.listen(rpc, principal, 'streamable', sink);
     } catch (err) {
-      if (!(err instanceof RpcError)) throw err;
-      sink.write('', 0, JSON.stringify(server.errorBody(id, err)), { kind: 'error', requestId: id, body: {} });
+      sink.write('', 0, JSON.stringify(server.errorBody(id, asRpcError(err, request))), { kind: 'error', requestId: id, body: {} });
       return true;
     }
     sink.onDone = () => server.endListen(listen);
@@ -129,8 +128,7 @@ export function serveModernPost(app: FastifyInstance, request: FastifyRequest, r
   try {
     session = server.serve(rpc, envelope, principal, 'streamable', sink);
   } catch (err) {
-    if (!(err instanceof RpcError)) throw err;
-    sink.write('', 0, JSON.stringify(server.errorBody(id, err)), { kind: 'error', requestId: id, body: {} });
+    sink.write('', 0, JSON.stringify(server.errorBody(id, asRpcError(err, request))), { kind: 'error', requestId: id, body: {} });
     return true;
   }
   if (sink.done) {
@@ -172,4 +170,11 @@ function accepts(header: string | undefined, type: string): boolean {
     if (range === type || range === '*/*' || range === `${major}/*`) return true;
   }
   return false;
+}
+
+/** The response is ours already (taken over): an unexpected failure is answered -32603, never rethrown into a hijacked reply. */
+function asRpcError(err: unknown, request: FastifyRequest): RpcError {
+  if (err instanceof RpcError) return err;
+  request.log.error({ err }, 'modern request failed');
+  return new RpcError(Errors.INTERNAL_ERROR, 'Internal error');
 }

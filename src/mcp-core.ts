@@ -223,7 +223,7 @@ export class McpCore {
   deleteSession(session: Session, why: string): void {
     if (this.cluster.isReplica(session)) {
       this.cluster.dropReplica(session);
-      this.cluster.ended(session); // the owner and every other node end it too
+      this.cluster.ended(session, true); // the owner and every other node end it too
       return;
     }
     if (session.binding !== undefined) void session.binding.close(why);

@@ -471,4 +471,47 @@ if (missing.length > 0) {
       socket.close();
     }
   });
+
+  test('a live node hands a session over mid-call: every progress and the result reach the client resumed on the other node', async () => {
+    // The review found progress (and sometimes the result) lost in the window between the old owner
+    // letting go and the new one completing its claim; and answers reordered right after it.
+    const [a, b] = cluster.nodes;
+    const socket = await McpSocket.connect(a!.wsUrl, bearer(await freshToken()));
+    try {
+      const total = 2_000;
+      const callId = socket.start('tools/call', { name: 'process_batch', arguments: { count: total, delayMs: 1 }, _meta: { progressToken: 'moved' } });
+      await socket.waitFor((f) => f.method === 'notifications/progress' && f.params.progress >= 100, 0, 10_000, 'progress 100');
+      socket.terminate(); // a dropped connection: A keeps the session and its call for the resume window
+      await socket.resume(b!.wsUrl); // A is alive: it hands the session over to B while the call runs on A
+      const result = await socket.waitFor((f) => f.id === callId, 0, 30_000, 'the result');
+      assert.match(result.result?.content?.[0]?.text ?? '', new RegExp(`Processed ${total} items`), JSON.stringify(result));
+      assert.deepEqual(progressOf(socket.frames, 'moved'), oneToN(total), 'every progress once, in order, before the result');
+      assert.equal(socket.frames.filter((f) => f.id === callId).length, 1, 'one answer');
+      assert.equal((await nodeOf(socket)).id, b!.id);
+    } finally {
+      socket.close();
+    }
+  });
+
+  test('a DELETE on one node ends the session on the node holding its GET stream: the stream ends, the id is gone', async () => {
+    const [a, b] = cluster.nodes;
+    const auth = bearer(await freshToken());
+    const headers = { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(`${a!.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const session = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+    const stream = await fetch(`${a!.url}/mcp`, { headers: { ...auth, accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } });
+    assert.equal(stream.status, 200);
+    const ended = (async () => {
+      for await (const _chunk of stream.body!) {
+        // keepalives and events until the server ends the stream
+      }
+    })();
+    const del = await fetch(`${b!.url}/mcp`, { method: 'DELETE', headers: session });
+    assert.equal(del.status, 200);
+    await Promise.race([ended, new Promise((_r, reject) => setTimeout(() => reject(new Error('the GET stream on A stayed open')), 5_000))]);
+    const after = await fetch(`${a!.url}/mcp`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
+    assert.equal(after.status, 404);
+  });
 }

@@ -61,6 +61,13 @@ export class Cluster {
   private readonly forwarder: OwnerForwarder;
   /** Claims waiting for the old owner's "released". */
   private readonly handovers = new Map<string, () => void>();
+  /**
+   * Sessions this node is claiming: what other nodes forward for their session stream meanwhile waits
+   * here (the old owner forwards from the moment it lets go, before the claim completes).
+   */
+  private readonly claiming = new Map<string, OutMessage[]>();
+  /** Sessions another node ended (it deleted the record and told everyone): only the local copy ends. */
+  private readonly endedElsewhere = new Set<string>();
   /** Call records waiting to be written (per session), flushed once per tick. */
   private readonly pendingCalls = new Map<string, Map<RequestId, CallRecord | undefined>>();
   private callFlushScheduled = false;
@@ -134,8 +141,28 @@ export class Cluster {
     const local = this.host.sessions.getOwned(id, principal);
     if (local !== undefined || !this.enabled) return local;
     this.assertStore();
-    let record = await this.stores.sessions.get(id);
+    const record = await this.stores.sessions.get(id);
     if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
+    const waiting = this.claiming.get(id) ?? [];
+    this.claiming.set(id, waiting);
+    try {
+      return await this.claim(id, record);
+    } finally {
+      // A claim that failed: what was forwarded meanwhile goes on to whoever owns the session.
+      if (this.claiming.get(id) === waiting) {
+        this.claiming.delete(id);
+        const messages = waiting.splice(0);
+        if (messages.length > 0) {
+          void this.stores.sessions.get(id).then((r) => {
+            if (r !== undefined && r.owner !== this.node) this.stores.bus.publish(r.owner, { type: 'out', session: id, messages });
+          }, () => {});
+        }
+      }
+    }
+  }
+
+  private async claim(id: string, recorded: SessionRecord): Promise<Session | undefined> {
+    let record = recorded;
     const isAlive = (n: string) => this.stores.nodes.isAlive(n);
     let outcome = await this.stores.sessions.claim(id, this.node, isAlive);
     let handedOver = false;
@@ -161,6 +188,13 @@ export class Cluster {
     await session.outbox.openLog();
     session.outbox.endTakeover(!handedOver && outcome.previousOwner !== this.node);
     this.host.sessions.add(session);
+    // What was forwarded while claiming goes first, in the order it came, before anything that arrives now.
+    const waiting = this.claiming.get(id);
+    this.claiming.delete(id);
+    for (const message of waiting?.splice(0) ?? []) session.send(message);
+    // Every node learns the new owner: replicas forward there, and a previous owner that only looked
+    // dead (paused, cut off) lets go instead of writing the session stream too.
+    this.stores.bus.publish('*', { type: 'changed', session: id, patch: { owner: this.node }, from: this.node });
     await this.reportLostCalls(session, outcome.previousOwner);
     this.host.logger?.debug({ session: id, from: outcome.previousOwner }, 'session claimed');
     return session;
@@ -203,16 +237,33 @@ export class Cluster {
     return this.host.notifyLocal(level, data);
   }
 
-  /** The session ended (on the node that owns it, or by DELETE anywhere): forget it everywhere. */
-  ended(session: Session): void {
+  /**
+   * The session ended (on the node that owns it, or by DELETE anywhere): forget it everywhere. `explicit`:
+   * the client ended it (DELETE), whichever node holds it.
+   */
+  ended(session: Session, explicit = false): void {
     const replica = this.replicas.get(session.id);
     if (replica !== undefined && replica.session === session) this.replicas.delete(session.id);
     if (!this.enabled) {
       void this.stores.sessions.delete(session.id);
       return;
     }
-    void this.stores.sessions.delete(session.id).catch((err: Error) => this.host.logger?.warn({ session: session.id, err: err.message }, 'could not delete the session record'));
-    this.stores.bus.publish('*', { type: 'ended', session: session.id, from: this.node });
+    if (this.endedElsewhere.delete(session.id)) return; // the node that ended it deleted it and told everyone
+    void this.endEverywhere(session.id, explicit).catch((err: Error) => this.host.logger?.warn({ session: session.id, err: err.message }, 'could not delete the session record'));
+  }
+
+  /**
+   * Delete the session's record and tell every node, unless another node owns it now (this node lost it
+   * without noticing, e.g. while paused past its liveness): then only the copy here ended.
+   */
+  private async endEverywhere(id: string, explicit: boolean): Promise<void> {
+    const record = explicit ? undefined : await this.stores.sessions.get(id);
+    if (record !== undefined && record.owner !== this.node && !this.replicas.has(id)) {
+      const alive = await this.stores.nodes.isAlive(record.owner);
+      if (alive) return;
+    }
+    await this.stores.sessions.delete(id);
+    this.stores.bus.publish('*', { type: 'ended', session: id, from: this.node });
   }
 
   /** True when the session is a replica here (another node owns its stream). */
@@ -357,9 +408,21 @@ export class Cluster {
     switch (m.type) {
       case 'out': {
         // Messages for the session stream of a session this node owns, from a node running its calls.
-        const session = id === undefined ? undefined : this.host.sessions.get(id);
-        if (session === undefined || session.closed) return;
-        for (const message of m.messages as OutMessage[]) session.send(message);
+        if (id === undefined) return;
+        const messages = m.messages as OutMessage[];
+        const session = this.host.sessions.get(id);
+        if (session !== undefined && !session.closed) {
+          for (const message of messages) session.send(message);
+          return;
+        }
+        const waiting = this.claiming.get(id);
+        if (waiting !== undefined) {
+          waiting.push(...messages); // claimed right now: numbered once the claim completes
+          return;
+        }
+        // Sent to a node that no longer owns it (the owner moved meanwhile): pass them on.
+        const replica = this.replicas.get(id);
+        if (replica !== undefined && replica.owner !== this.node) for (const message of messages) this.forwarder.send(replica.owner, id, message);
         return;
       }
       case 'cancel': {
@@ -382,14 +445,24 @@ export class Cluster {
         const patch = m.patch as SessionPatch;
         const replica = this.replicas.get(id);
         if (replica !== undefined && typeof patch.owner === 'string') replica.owner = patch.owner;
-        const session = this.host.sessions.get(id) ?? replica?.session;
+        const owned = this.host.sessions.get(id);
+        if (owned !== undefined && typeof patch.owner === 'string' && patch.owner !== this.node) {
+          void this.letGo(owned, patch.owner); // another node claimed it: this one only thought it still owned it
+          return;
+        }
+        const session = owned ?? replica?.session;
         if (session !== undefined) this.host.applyPatch(session, patch);
         return;
       }
       case 'ended': {
         if (id === undefined || m.from === this.node) return;
         const owned = this.host.sessions.get(id);
-        if (owned !== undefined) this.host.endSession(owned, 'ended on another node');
+        if (owned !== undefined) {
+          // Close its connections too (a WebSocket, a GET stream), not only the session object.
+          this.endedElsewhere.add(id);
+          if (owned.binding !== undefined) void owned.binding.close('session ended on another node');
+          else this.host.endSession(owned, 'ended on another node');
+        }
         const replica = this.replicas.get(id);
         if (replica !== undefined) this.dropReplica(replica.session);
         return;
@@ -410,15 +483,19 @@ export class Cluster {
    */
   private async release(id: string, to: string): Promise<void> {
     const session = this.host.sessions.get(id);
-    if (session !== undefined) {
-      this.host.sessions.remove(session);
-      await session.binding?.handOver?.();
-      await session.outbox.flushLog();
-      const entry = { session, owner: to, lastUsed: Date.now() };
-      session.outbox.forwardTo((message) => this.forwarder.send(entry.owner, id, message));
-      this.replicas.set(id, entry);
-    }
+    if (session !== undefined) await this.letGo(session, to);
     this.stores.bus.publish(to, { type: 'released', session: id });
+  }
+
+  /** Stop owning a session (handed over, or claimed by another node): its calls here go on, as a replica's. */
+  private async letGo(session: Session, to: string): Promise<void> {
+    if (this.host.sessions.get(session.id) !== session) return;
+    this.host.sessions.remove(session);
+    await session.binding?.handOver?.();
+    await session.outbox.flushLog();
+    const entry = { session, owner: to, lastUsed: Date.now() };
+    session.outbox.forwardTo((message) => this.forwarder.send(entry.owner, session.id, message));
+    this.replicas.set(session.id, entry);
   }
 }
 

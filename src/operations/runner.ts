@@ -219,6 +219,7 @@ export class OperationRunner {
     if (op.session.operations.get(op.requestId) === op) op.session.operations.delete(op.requestId);
     this.inflight.delete(op);
     if (answer !== undefined && !op.session.closed) op.session.send(answer);
+    else if (op.silent) op.session.outbox.endRequestStream(op.requestId); // its POST ends without a response
     if (wasRunning) {
       this.runningCount--;
       if (this.queue.size > 0) this.pump();

@@ -130,9 +130,28 @@ export class Outbox {
     return this.forwardSessionStream !== undefined;
   }
 
-  /** Load the log's numbers before writing a session stream another node wrote so far (a claim). */
-  openLog(): Promise<void> {
-    return this.log.open?.() ?? Promise.resolve();
+  /**
+   * Load the log's numbers before writing a session stream another node wrote so far (a claim). What that
+   * node logged it also delivered (or a resume will ask for it): a fresh stream here starts after it.
+   */
+  async openLog(): Promise<void> {
+    await this.log.open?.();
+    this.sessionDelivered = Math.max(this.sessionDelivered, this.log.lastSeq(SESSION_STREAM));
+  }
+
+  /**
+   * A request that ends without an answer (cancelled with notifications/cancelled: the spec sends none):
+   * its stream is complete all the same, so its POST ends and its id may be used again.
+   */
+  endRequestStream(requestId: RequestId): void {
+    const stream = this.requestStreams.get(requestId);
+    if (stream === undefined) return;
+    this.requestStreams.delete(requestId);
+    const attached = this.sinks.get(stream);
+    if (attached === undefined) return;
+    this.sinks.delete(stream);
+    attached.pressure.stop();
+    attached.sink.end();
   }
 
   /**

@@ -29,6 +29,7 @@ export function recordingSession(id = 'session-1', kind: TransportKind = 'ws'): 
     congested: false,
     bufferedAmount: 0,
     whenDrained: () => Promise.resolve(),
+    endRequestStream() {},
     close() {},
   };
   const session = new Session(id, kind, undefined, () => outbox as unknown as Outbox);

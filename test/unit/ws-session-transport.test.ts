@@ -25,6 +25,10 @@ class FakeConnection extends FakeSink {
     super({ needsOrderingBarrier: true, barrierPing: () => Promise.resolve() });
   }
 
+  redeliver(texts: string[]): void {
+    for (const text of texts) this.events?.onText(text);
+  }
+
   listen(events: WebSocketConnectionEvents | undefined): void {
     this.events = events;
   }

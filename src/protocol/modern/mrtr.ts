@@ -99,10 +99,14 @@ function invalidState(why: string): RpcError {
   return new RpcError(Errors.INVALID_PARAMS, `Invalid params: ${why}`, { field: 'requestState' });
 }
 
+/** Deeper arguments are refused (-32602) rather than digested: the recursion below must not run out of stack. */
+const MAX_ARGUMENT_DEPTH = 64;
+
 /** JSON with object keys sorted, so equal arguments digest equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > MAX_ARGUMENT_DEPTH) throw new RpcError(Errors.INVALID_PARAMS, `Invalid params: arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels`);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
+  if (isObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k], depth + 1)}`).join(',')}}`;
   return JSON.stringify(value) ?? 'null';
 }
 

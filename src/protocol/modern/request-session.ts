@@ -181,7 +181,16 @@ export class RequestSession extends Session {
   private endRound(): void {
     if (this.closed || this.answered || this.questions === undefined || this.mrtr === undefined) return;
     const { codec, binding, round } = this.mrtr;
-    this.inputRound = { inputRequests: this.questions, requestState: codec.seal(binding, round + 1, this.used) };
+    let requestState: string;
+    try {
+      requestState = codec.seal(binding, round + 1, this.used);
+    } catch (err) {
+      // Arguments that cannot be bound (nested too deeply): the call fails with that error, the process goes on.
+      const failure = err instanceof RpcError ? err : new RpcError(Errors.INTERNAL_ERROR, 'Internal error: the request state could not be made');
+      for (const reject of this.waiters.splice(0)) reject(failure);
+      return;
+    }
+    this.inputRound = { inputRequests: this.questions, requestState };
     const signal = new InputRequired();
     for (const reject of this.waiters.splice(0)) reject(signal);
   }

@@ -31,6 +31,8 @@ export const LIST_TTL_MS = 60_000;
 export const DISCOVER_TTL_MS = 300_000;
 /** Open subscriptions at most (each holds a response and registry entries). */
 export const MAX_LISTENS = 1024;
+/** Open subscriptions per principal (anonymous without auth): one client cannot take every slot. */
+export const MAX_LISTENS_PER_PRINCIPAL = 32;
 
 export interface ModernHost {
   readonly dispatcher: Dispatcher;
@@ -53,6 +55,7 @@ export class ModernServer {
   private readonly host: ModernHost;
   private readonly outbox: OutboxSettings;
   private readonly listens = new Set<ListenSession>();
+  private readonly listensByPrincipal = new Map<string, number>();
   private readonly serverInfo: { name: string; version: string };
   private nextId = 0;
   private closing = false;
@@ -134,7 +137,11 @@ export class ModernServer {
     const filter = parseListenFilter(request.params);
     if (filter === undefined) throw new RpcError(Errors.INVALID_PARAMS, 'Invalid params: subscriptions/listen needs "notifications": { toolsListChanged?, promptsListChanged?, resourcesListChanged?, resourceSubscriptions?: string[] }');
     if (this.closing) throw new RpcError(Errors.SHUTTING_DOWN, 'Server shutting down: not accepting new subscriptions');
-    if (this.listens.size >= MAX_LISTENS) throw new RpcError(Errors.INTERNAL_ERROR, 'Subscription limit reached');
+    if (this.listens.size >= MAX_LISTENS) throw new RpcError(Errors.LIMIT_REACHED, `Subscription limit reached: this server holds ${MAX_LISTENS} subscriptions; retry later`);
+    const owner = principalKey(principal);
+    if ((this.listensByPrincipal.get(owner) ?? 0) >= MAX_LISTENS_PER_PRINCIPAL) {
+      throw new RpcError(Errors.LIMIT_REACHED, `Subscription limit reached: at most ${MAX_LISTENS_PER_PRINCIPAL} open subscriptions per caller; close one first`, { maxPerPrincipal: MAX_LISTENS_PER_PRINCIPAL });
+    }
     const caps = this.host.dispatcher.serverCapabilities;
     const honored: ListenFilter = {};
     if (filter.toolsListChanged && caps.tools?.listChanged === true) honored.toolsListChanged = true;
@@ -155,6 +162,7 @@ export class ModernServer {
     }
     if (uris.length > 0) honored.resourceSubscriptions = uris;
     this.listens.add(session);
+    this.listensByPrincipal.set(owner, (this.listensByPrincipal.get(owner) ?? 0) + 1);
     session.acknowledge();
     return session;
   }
@@ -162,6 +170,10 @@ export class ModernServer {
   /** A subscription's stream closed, or the client cancelled it. */
   endListen(session: ListenSession): void {
     if (!this.listens.delete(session)) return;
+    const owner = principalKey(session.principal);
+    const left = (this.listensByPrincipal.get(owner) ?? 1) - 1;
+    if (left > 0) this.listensByPrincipal.set(owner, left);
+    else this.listensByPrincipal.delete(owner);
     this.host.resources.forget(session);
     session.dispose();
   }
@@ -238,4 +250,8 @@ export class ModernServer {
   private newId(): string {
     return `req-${(++this.nextId).toString(36)}`;
   }
+}
+
+function principalKey(principal: Principal | undefined): string {
+  return `${principal?.issuer ?? ''}\n${principal?.subject ?? ''}`;
 }

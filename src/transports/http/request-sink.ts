@@ -65,7 +65,9 @@ export class RequestSink implements OutboxSink {
     return this.sse?.whenDrained() ?? RESOLVED;
   }
 
+  /** The stream is complete; one that never decided (a call cancelled before anything was sent) ends as an empty event stream. */
   end(): void {
+    if (this.sse === undefined && this.res !== undefined) this.openSse();
     this.sse?.end();
   }
 

@@ -62,6 +62,11 @@ export class WebSocketConnection implements OutboxSink {
     this.events = events;
   }
 
+  /** Hand frames that arrived while no one could take them (a resume handover) to the current listener, in order. */
+  redeliver(texts: string[]): void {
+    for (const text of texts) this.events?.onText(text);
+  }
+
   get open(): boolean {
     return this.ws.readyState === OPEN;
   }

@@ -81,8 +81,8 @@ export class ModernSocket {
     try {
       this.request(request);
     } catch (err) {
-      if (!(err instanceof RpcError)) throw err;
-      this.sendError(request.id, err);
+      // Never out of the socket's handler: an unexpected failure is this request's -32603, not a crash.
+      this.sendError(request.id, err instanceof RpcError ? err : new RpcError(Errors.INTERNAL_ERROR, 'Internal error'));
     }
   }
 

@@ -98,10 +98,15 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     }
     const m = parsed.message as { method?: string; id?: RequestId; params?: Record<string, unknown> };
     if (++this.framesSeen === 1 && m.method === SESSION_RESUME_METHOD && m.id !== undefined && this.options.findResumable) {
-      // Nothing else is read from this connection until the handover is decided.
-      connection.listen(undefined);
+      // Frames sent right behind session/resume (pipelined) wait until the handover is decided, then go to
+      // whichever session the connection serves.
+      let queued: string[] | undefined = [];
+      connection.listen({ onText: (t) => queued?.push(t), onClose: (c) => this.onClose(connection, c) });
       void handOver(this.session, connection, m.id, m.params ?? {}, this.options.findResumable, () => this.release(connection), this.options.onResume).then((moved) => {
+        const pending = queued ?? [];
+        queued = undefined;
         if (!moved && this.connection === connection) connection.listen({ onText: (t) => this.onText(connection, t), onClose: (c) => this.onClose(connection, c) });
+        connection.redeliver(pending);
       });
       return;
     }
