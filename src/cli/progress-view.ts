@@ -3,6 +3,8 @@
 // diagnostics go to stderr in the human modes, so stdout carries only the result (pipe-friendly).
 import cliProgress from 'cli-progress';
 import type { CliIO } from './cli-env.js';
+// Pure formatting and the sliding window, shared with the server so the bar reads like its messages.
+import { ProgressRate, formatCount, formatEta as etaText, formatRate as rateText } from '../operations/progress-rate.js';
 
 export interface ProgressUpdate {
   progress: number;
@@ -11,6 +13,8 @@ export interface ProgressUpdate {
   /** Items per second (the server's, from `_meta.rate`, else estimated here). */
   rate?: number;
   etaMs?: number;
+  /** What is counted (`_meta.unit`, e.g. "images"): `350 images/s`. */
+  unit?: string;
 }
 
 export interface CallView {
@@ -38,62 +42,56 @@ export function createView(mode: ViewMode, io: CliIO, label: string): CallView {
   return new BarView(io, label);
 }
 
-/** Client-side rate for servers that send no `_meta.rate`: a smoothed items/s. */
+/** Client-side rate and ETA for servers that send no `_meta.rate`: the server's sliding window, run here. */
 export class RateEstimator {
-  private last: { t: number; p: number } | undefined;
-  private rate: number | undefined;
-  private readonly started = performance.now();
+  private readonly window = new ProgressRate(performance.now());
 
   update(progress: number, total: number | undefined, now = performance.now()): { rate?: number; etaMs?: number } {
-    if (this.last === undefined) {
-      const elapsed = (now - this.started) / 1000;
-      if (elapsed > 0) this.rate = progress / elapsed;
-    } else if (now > this.last.t) {
-      const instant = ((progress - this.last.p) * 1000) / (now - this.last.t);
-      this.rate = this.rate === undefined ? instant : 0.8 * this.rate + 0.2 * instant;
-    }
-    this.last = { t: now, p: progress };
-    const etaMs = this.rate !== undefined && this.rate > 0 && total !== undefined && total >= progress ? Math.round(((total - progress) / this.rate) * 1000) : undefined;
-    return { rate: this.rate, etaMs };
+    const { rate, etaMs } = this.window.update(progress, total, now);
+    return { rate, etaMs };
   }
 }
 
 /**
- * The part of a progress message that is not already shown: drops "N/M" or "N" and the rate/ETA
- * segments realtime-mcp appends ("batch 3 · 350/s · ETA 16 s" → "batch 3").
+ * The part of a progress message that is not already shown: drops the count ("4,200/10,000", "4200")
+ * and the rate and ETA segments realtime-mcp appends ("4,200/10,000 · batch 42 · 350 images/s · ETA 16 s"
+ * → "batch 42").
  */
 export function messageText(update: ProgressUpdate): string {
   if (!update.message) return '';
-  const counts = new Set([`${update.progress}/${update.total}`, `${update.progress}`]);
+  const counts = new Set([counted(update), `${update.progress}/${update.total}`, `${update.progress}`, formatCount(update.progress)]);
   return update.message
     .split(' · ')
-    .filter((part) => !counts.has(part.trim()) && !/^[\d.,]+\s*(k|M)?\/s$/.test(part.trim()) && !/^ETA\b/.test(part.trim()))
+    .filter((part) => !counts.has(part.trim()) && !/^[\d.,]+\s*(k|M)?(\s+\S+)?\/s$/.test(part.trim()) && !/^ETA\b/.test(part.trim()))
     .join(' · ');
 }
 
-export function formatRate(rate: number | undefined): string {
-  if (rate === undefined || !Number.isFinite(rate)) return '–/s';
-  return rate >= 100 ? `${Math.round(rate)}/s` : `${rate.toFixed(1)}/s`;
+/** `4,200/10,000`, or `4,200` without a total. */
+function counted(u: ProgressUpdate): string {
+  return u.total !== undefined ? `${formatCount(u.progress)}/${formatCount(u.total)}` : formatCount(u.progress);
 }
 
+/** `350 images/s`, `12.5/s`; `–/s` until there is a rate. */
+export function formatRate(rate: number | undefined, unit?: string): string {
+  if (rate === undefined || !Number.isFinite(rate)) return unit === undefined ? '–/s' : `– ${unit}/s`;
+  return rateText(rate, unit);
+}
+
+/** `ETA 16 s`, `ETA 2 min 5 s`; `ETA –` until there is one. */
 export function formatEta(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms)) return '–';
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return ms === undefined || !Number.isFinite(ms) ? 'ETA –' : etaText(ms);
 }
 
 function percent(u: ProgressUpdate): number | undefined {
   return u.total !== undefined && u.total > 0 ? Math.min(100, Math.floor((u.progress / u.total) * 100)) : undefined;
 }
 
-/** One line per update: `progress 21/50 42% · 24.3/s · ETA 2 s · batch 3`. */
+/** One line per update: `progress 4,200/10,000 42% · 350 images/s · ETA 16 s · batch 42`. */
 export function progressLine(u: ProgressUpdate): string {
   const pct = percent(u);
-  const parts = [`progress ${u.progress}${u.total !== undefined ? `/${u.total}` : ''}${pct !== undefined ? ` ${pct}%` : ''}`];
-  if (u.rate !== undefined) parts.push(formatRate(u.rate));
-  if (u.etaMs !== undefined) parts.push(`ETA ${formatEta(u.etaMs)}`);
+  const parts = [`progress ${counted(u)}${pct !== undefined ? ` ${pct}%` : ''}`];
+  if (u.rate !== undefined) parts.push(formatRate(u.rate, u.unit));
+  if (u.etaMs !== undefined) parts.push(formatEta(u.etaMs));
   const text = messageText(u);
   if (text) parts.push(text);
   return parts.join(' · ');
@@ -141,7 +139,7 @@ class JsonView implements CallView {
   }
 }
 
-/** A live bar on the terminal: ` 42% |████████░░░░| 21/50 · 24.3/s · ETA 2 s · batch 3`. */
+/** A live bar on the terminal: `process_images  42% ████████░░░░ 4,200/10,000 · 350 images/s · ETA 16 s · batch 42`. */
 class BarView implements CallView {
   private readonly multi: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | undefined;
@@ -156,7 +154,7 @@ class BarView implements CallView {
       format: (options, params, payload: { counts: string; rate: string; eta: string; text: string; label: string }) => {
         const bar = cliProgress.Format.BarFormat(params.progress, options);
         const pct = this.total !== undefined ? `${String(Math.floor(params.progress * 100)).padStart(3)}%` : '   …';
-        return `${payload.label} ${pct} ${bar} ${payload.counts} · ${payload.rate} · ETA ${payload.eta}${payload.text ? ` · ${payload.text}` : ''}`;
+        return `${payload.label} ${pct} ${bar} ${payload.counts} · ${payload.rate} · ${payload.eta}${payload.text ? ` · ${payload.text}` : ''}`;
       },
       barsize: 30,
       barCompleteChar: '\u2588',
@@ -174,8 +172,8 @@ class BarView implements CallView {
   progress(u: ProgressUpdate): void {
     const payload = {
       label: this.label,
-      counts: u.total !== undefined ? `${u.progress}/${u.total}` : `${u.progress}`,
-      rate: formatRate(u.rate),
+      counts: counted(u),
+      rate: formatRate(u.rate, u.unit),
       eta: formatEta(u.etaMs),
       text: messageText(u),
     };

@@ -27,7 +27,7 @@ describe('realtime-mcp call on a terminal', { skip: hasScript ? false : 'util-li
 
   test('draws a bar with percent, count/total, rate and ETA; the result follows', async () => {
     const token = await server.token();
-    const command = [process.execPath, ...CLI_ARGS, 'call', 'process_batch', '{"count":40,"delayMs":25}', '--url', urlFor('ws', server.port)]
+    const command = [process.execPath, ...CLI_ARGS, 'call', 'process_batch', '{"count":80,"delayMs":25}', '--url', urlFor('ws', server.port)]
       .map(sh)
       .join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
@@ -42,12 +42,14 @@ describe('realtime-mcp call on a terminal', { skip: hasScript ? false : 'util-li
     const all = frames(output);
     const bars = all.filter((f) => /^process_batch\s+\d+% /.test(f));
     assert.ok(bars.length >= 2, `expected bar frames, got:\n${all.join('\n')}`);
-    // A frame drawn while the call was running: percent below 100, count/total, rate and ETA.
-    const midway = bars.find((f) => /^process_batch\s+([1-9]|[1-9]\d)% /.test(f));
-    assert.ok(midway, `no frame before 100%:\n${bars.join('\n')}`);
-    assert.match(midway, /^process_batch\s+\d{1,2}% [█░]{30} \d{1,2}\/40 · [\d.]+\/s · ETA \d+ s$/);
-    assert.match(bars.at(-1)!, /^process_batch 100% █{30} 40\/40 · /);
-    assert.match(output, /Processed 40 items in [\d.]+ s/);
+    // The first frames hold no estimate yet (under a second of data); one drawn later in the call shows
+    // percent below 100, count/total, rate and ETA.
+    assert.match(bars[0]!, /^process_batch\s+\d{1,2}% [█░]{30} \d{1,2}\/80 · –\/s · ETA –$/);
+    const midway = bars.find((f) => /^process_batch\s+([1-9]|[1-9]\d)% .*\d\/s/.test(f));
+    assert.ok(midway, `no frame with a rate before 100%:\n${bars.join('\n')}`);
+    assert.match(midway, /^process_batch\s+\d{1,2}% [█░]{30} \d{1,2}\/80 · [\d.]+\/s · ETA \d+ s$/);
+    assert.match(bars.at(-1)!, /^process_batch 100% █{30} 80\/80 · /);
+    assert.match(output, /Processed 80 items in [\d.]+ s/);
     // The cursor is shown again at the end.
     assert.ok(output.includes('\x1b[?25h'));
   });

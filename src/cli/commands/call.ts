@@ -104,12 +104,13 @@ export async function callCommand(argv: string[], io: CliIO): Promise<number> {
       timeout: timeoutMs,
       resetTimeoutOnProgress: true,
       onprogress: (p) => {
-        const meta = (p as { _meta?: { rate?: unknown; etaMs?: unknown } })._meta;
+        const meta = (p as { _meta?: { rate?: unknown; etaMs?: unknown; unit?: unknown } })._meta;
         const local = rates.update(p.progress, p.total);
         const rate = typeof meta?.rate === 'number' ? meta.rate : local.rate;
         const etaMs = typeof meta?.etaMs === 'number' ? meta.etaMs : local.etaMs;
         last = { progress: p.progress, total: p.total };
-        view.progress({ progress: p.progress, total: p.total, message: p.message, rate, etaMs });
+        const unit = typeof meta?.unit === 'string' ? meta.unit : undefined;
+        view.progress({ progress: p.progress, total: p.total, message: p.message, rate, etaMs, unit });
       },
     })) as CallToolResult;
     view.stop();

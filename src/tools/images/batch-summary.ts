@@ -2,6 +2,7 @@
 // as `structuredContent` (declared as the tool's outputSchema).
 import Type, { type Static } from 'typebox';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { formatCount } from '../../operations/progress-rate.js';
 
 export const BatchSummarySchema = Type.Object({
   total: Type.Integer({ minimum: 0, description: 'Image files found in inputDir' }),
@@ -18,13 +19,13 @@ export const BatchSummarySchema = Type.Object({
 export type BatchSummary = Static<typeof BatchSummarySchema>;
 
 /**
- * `Total 300 · Success 293 · Errors 7 (logged to out/errors.json) · Duration 1.2 s`, or when cancelled
- * `Cancelled after 120 of 300 · Success 118 · Errors 2 (logged to …) · Duration 0.4 s`.
+ * `Total 10,000 · Success 9,847 · Errors 153 (logged to thumbs/errors.json) · Duration 28.5 s`, or when
+ * cancelled `Cancelled after 1,200 of 10,000 · Success 1,181 · Errors 19 (logged to …) · Duration 4.1 s`.
  */
 export function summaryText(s: BatchSummary): string {
-  const head = s.cancelled ? `Cancelled after ${s.processed} of ${s.total}` : `Total ${s.total}`;
-  const errors = s.errors > 0 ? `Errors ${s.errors} (logged to ${s.errorsFile})` : 'Errors 0';
-  return `${head} · Success ${s.success} · ${errors} · Duration ${(s.durationMs / 1000).toFixed(1)} s`;
+  const head = s.cancelled ? `Cancelled after ${formatCount(s.processed)} of ${formatCount(s.total)}` : `Total ${formatCount(s.total)}`;
+  const errors = s.errors > 0 ? `Errors ${formatCount(s.errors)} (logged to ${s.errorsFile})` : 'Errors 0';
+  return `${head} · Success ${formatCount(s.success)} · ${errors} · Duration ${(s.durationMs / 1000).toFixed(1)} s`;
 }
 
 export function summaryResult(s: BatchSummary): CallToolResult {
