@@ -27,7 +27,8 @@ const SUITE_VERSION = '0.2.0-alpha.12';
 const REVISIONS = ['2025-11-25', '2026-07-28'];
 /** Unscored in the suite's frozen sets, required here (revision → scenarios). */
 const ALSO_REQUIRED = {
-  '2026-07-28': ['http-header-validation', 'http-custom-header-server-validation'],
+  '2025-11-25': ['json-schema-2020-12'],
+  '2026-07-28': ['http-header-validation', 'http-custom-header-server-validation', 'json-schema-2020-12'],
 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -121,3 +121,46 @@ describe('RegisteredTool.validate', () => {
     assert.match(message, /\/delayMs must be >= 0/);
   });
 });
+
+describe('a tool declared with plain JSON Schema 2020-12 (no TypeBox)', () => {
+  // $defs with $anchor, $ref, allOf/anyOf, if/then/else, additionalProperties: listed as written and enforced.
+  const contact = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    $defs: { address: { $anchor: 'addressDef', type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+    properties: {
+      name: { type: 'string' },
+      address: { $ref: '#/$defs/address' },
+      contactMethod: { type: 'string', enum: ['phone', 'email'] },
+      phone: { type: 'string' },
+      email: { type: 'string' },
+    },
+    allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+    if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+    then: { required: ['phone'] },
+    else: { required: ['email'] },
+    additionalProperties: false,
+  };
+  const registry = new ToolRegistry().register(tool('contact', contact));
+  const registered = registry.get('contact')!;
+
+  test('tools/list gives the schema back keyword for keyword', () => {
+    assert.deepEqual(registry.list()[0]!.inputSchema, contact);
+  });
+
+  test('every keyword is enforced: $ref into $defs, if/then/else, anyOf, additionalProperties', () => {
+    assert.equal(registered.validate({ name: 'Ada', email: 'ada@example.org' }).ok, true);
+    assert.equal(registered.validate({ contactMethod: 'phone', phone: '555' }).ok, true);
+    const refused: Array<[unknown, RegExp]> = [
+      [{ contactMethod: 'phone', email: 'ada@example.org' }, /"then"/],
+      [{ email: 'e', extra: 1 }, /additional properties \(extra\)/],
+      [{ email: 'e', address: { city: 3 } }, /\/address\/city must be string/],
+      [{}, /required properties email/],
+    ];
+    for (const [args, why] of refused) {
+      const checked = registered.validate(args);
+      assert.equal(checked.ok, false, JSON.stringify(args));
+      assert.match((checked as { message: string }).message, why);
+    }
+  });
+});
