@@ -69,6 +69,8 @@ export class McpCore {
   /** Sessions across nodes (a no-op layer with the in-memory stores). */
   readonly cluster: Cluster;
   private readonly outboxOptions: Required<NonNullable<McpCoreOptions['outbox']>>;
+  /** Sessions being ended by their client's DELETE (until their transport has closed). */
+  private readonly deleting = new WeakSet<Session>();
   private shuttingDownFlag = false;
 
   constructor(options: McpCoreOptions) {
@@ -215,7 +217,7 @@ export class McpCore {
     this.sessions.delete(session);
     session.outbox.close();
     this.resources.forget(session);
-    this.cluster.ended(session);
+    this.cluster.ended(session, this.deleting.delete(session));
     this.logger?.debug({ session: session.id, why }, 'session ended');
   }
 
@@ -226,8 +228,12 @@ export class McpCore {
       this.cluster.ended(session, true); // the owner and every other node end it too
       return;
     }
-    if (session.binding !== undefined) void session.binding.close(why);
-    else this.endSession(session, why);
+    this.deleting.add(session); // the client ended it: every node forgets it, whoever claims it meanwhile
+    if (session.binding === undefined) return this.endSession(session, why);
+    session.binding.close(why).catch((err: Error) => {
+      this.logger?.warn({ session: session.id, err: err.message }, 'closing a deleted session failed; ending it here');
+      this.endSession(session, why);
+    });
   }
 
   /** Send a notification to every session on every transport; returns how many it reached. */

@@ -8,6 +8,7 @@ import { startServer } from './helpers/server.js';
 import { defineTool } from '../src/tools/define.js';
 import { MAX_LISTENS_PER_PRINCIPAL } from '../src/protocol/modern/server.js';
 import { waitUntil } from './helpers/wait.js';
+import { hsToken, randomSecret } from './helpers/tokens.js';
 
 const confirmTool = defineTool({
   name: 'delete_file',
@@ -68,21 +69,38 @@ test('WebSocket: requests pipelined right behind session/resume are answered, af
   second.close();
 });
 
-test('2026-07-28: one caller cannot take every subscriptions/listen slot (a cap per principal, -32030)', async (t) => {
-  const server = await startServer();
-  t.after(() => server.close());
-  const ws = new WebSocket(server.wsUrl, 'mcp');
+/** Open subscriptions/listen on one socket until `count`; resolves with the answer to the last one. */
+async function listenMany(wsUrl: string, count: number, headers: Record<string, string> = {}): Promise<{ last: any; ws: WebSocket }> {
+  const ws = new WebSocket(wsUrl, 'mcp', { headers });
   await new Promise((r) => ws.on('open', r));
   const answers = new Map<number, any>();
   ws.on('message', (d) => {
     const m = JSON.parse(d.toString());
-    if (m.id !== undefined) answers.set(m.id, m);
-    else if (m.method === 'notifications/subscriptions/acknowledged') answers.set(m.params?._meta?.['io.modelcontextprotocol/subscriptionId'] ?? m.params?.subscriptionId, m);
+    if (typeof m.id === 'number') answers.set(m.id, m);
+    else if (m.method === 'notifications/subscriptions/acknowledged') answers.set(Number(m.params?._meta?.['io.modelcontextprotocol/subscriptionId'] ?? m.params?.subscriptionId), m);
   });
-  const listen = (id: number) => ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { notifications: { resourceSubscriptions: ['realtime://server/stats'] }, _meta: modernMeta } }));
-  for (let id = 1; id <= MAX_LISTENS_PER_PRINCIPAL + 1; id++) listen(id);
-  await waitUntil(() => answers.has(MAX_LISTENS_PER_PRINCIPAL + 1), 'the answer past the cap');
-  assert.equal(answers.get(MAX_LISTENS_PER_PRINCIPAL + 1).error?.code, -32030);
+  for (let id = 1; id <= count; id++) {
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { notifications: { resourceSubscriptions: ['realtime://server/stats'] }, _meta: modernMeta } }));
+  }
+  await waitUntil(() => answers.has(count), 'the answer to the last listen');
+  return { last: answers.get(count), ws };
+}
+
+test('2026-07-28: one caller cannot take every subscriptions/listen slot (a cap per principal, -32030)', async (t) => {
+  const secret = randomSecret();
+  const server = await startServer({ config: { AUTH_MODE: 'jwt', JWT_SECRET: secret } });
+  t.after(() => server.close());
+  const token = await hsToken(secret, { audience: `${server.httpUrl}/mcp`, claims: { sub: 'greedy' } });
+  const { last, ws } = await listenMany(server.wsUrl, MAX_LISTENS_PER_PRINCIPAL + 1, { authorization: `Bearer ${token}` });
+  assert.equal(last.error?.code, -32030);
+  ws.close();
+});
+
+test('2026-07-28 without auth: there is no caller to count by, so the per-caller cap does not apply (the server-wide one does)', async (t) => {
+  const server = await startServer();
+  t.after(() => server.close());
+  const { last, ws } = await listenMany(server.wsUrl, MAX_LISTENS_PER_PRINCIPAL + 1);
+  assert.equal(last.error, undefined, JSON.stringify(last));
   ws.close();
 });
 
@@ -104,4 +122,77 @@ test('Streamable HTTP: a call cancelled with notifications/cancelled ends its PO
   const reuse = await fetch(`${server.httpUrl}/mcp`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'ping' }) });
   assert.equal(reuse.status, 200);
   assert.deepEqual((await reuse.json()).result, {});
+});
+
+// From the third review: fixes of the second one that went wrong.
+
+test('Streamable HTTP: a DELETE in the same turn as a tools/call POST of that session: no crash, nothing left behind (20 of 20)', async (t) => {
+  const server = await startServer();
+  t.after(() => server.close());
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  /** One request on its own connection, written at once; resolves with the status line. */
+  const send = (socket: import('node:net').Socket, method: string, sid: string, body: string) =>
+    new Promise<string>((resolve) => {
+      let out = '';
+      socket.on('data', (d) => (out += d));
+      socket.on('close', () => resolve(out.split('\r\n')[0]!));
+      setTimeout(() => socket.destroy(), 1_000);
+      socket.write(`${method} /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-session-id: ${sid}\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  const { connect } = await import('node:net');
+  const open = () => new Promise<import('node:net').Socket>((resolve) => { const s = connect(server.port, '127.0.0.1', () => resolve(s)); });
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const init = await fetch(`${server.httpUrl}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'process_batch', arguments: { count: 100, delayMs: 20 } } });
+    const [post, del] = await Promise.all([open(), open()]);
+    const [postStatus, delStatus] = await Promise.all([send(post, 'POST', sid, call), send(del, 'DELETE', sid, '')]);
+    assert.match(delStatus, / 200 /, `attempt ${attempt}`);
+    assert.match(postStatus, / (200|404) /, `attempt ${attempt}: ${postStatus}`);
+  }
+  await waitUntil(() => server.app.mcp.sessions.size === 0 && server.app.mcp.runner.running === 0, 'no session and no call left');
+  assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200);
+});
+
+test('WebSocket: a flood pipelined behind session/resume is cut off with 1008 instead of being queued', async (t) => {
+  const server = await startServer();
+  t.after(() => server.close());
+  const first = new WebSocket(server.wsUrl, 'mcp');
+  let sessionId = '';
+  first.on('upgrade', (r) => { sessionId = r.headers['mcp-session-id'] as string; });
+  await new Promise((r) => first.on('open', r));
+  first.terminate();
+  await waitUntil(() => server.app.mcp.sessions.get(sessionId)?.detached === true, 'the session to wait for its client');
+  const second = new WebSocket(server.wsUrl, 'mcp');
+  await new Promise((r) => second.on('open', r));
+  const closed = new Promise<number>((resolve) => second.on('close', (code) => resolve(code)));
+  const frames = [JSON.stringify({ jsonrpc: '2.0', id: 'r', method: 'session/resume', params: { sessionId, lastEventId: 0 } })];
+  for (let i = 0; i < 2_000; i++) frames.push(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'ping' }));
+  // One TCP write, so every frame is read before the resume is decided.
+  const socket = (second as unknown as { _socket: import('node:net').Socket })._socket;
+  const { Sender } = (await import('ws')).default as unknown as { Sender: { frame(data: Buffer, o: object): Buffer[] } };
+  const wire = Buffer.concat(frames.flatMap((f) => Sender.frame(Buffer.from(f), { fin: true, opcode: 1, mask: true, maskKey: Buffer.alloc(4), readOnly: false, rsv1: false })));
+  socket.write(wire);
+  assert.equal(await closed, 1008);
+  assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200);
+});
+
+test('2026-07-28 over WebSocket: subscriptions of a connection taken over by session/resume end with it (their slots are free again)', async (t) => {
+  const secret = randomSecret();
+  const server = await startServer({ config: { AUTH_MODE: 'jwt', JWT_SECRET: secret } });
+  t.after(() => server.close());
+  const headers = { authorization: `Bearer ${await hsToken(secret, { audience: `${server.httpUrl}/mcp`, claims: { sub: 'mover' } })}` };
+  const { last, ws: first } = await listenMany(server.wsUrl, MAX_LISTENS_PER_PRINCIPAL, headers);
+  assert.equal(last.error, undefined, 'every slot taken');
+  const sessionId = [...server.app.mcp.sessions.all()].find((s) => s.connected && s.principal?.subject === 'mover')!.id;
+  const taker = new WebSocket(server.wsUrl, 'mcp', { headers });
+  await new Promise((r) => taker.on('open', r));
+  const firstClosed = new Promise((r) => first.on('close', r));
+  taker.send(JSON.stringify({ jsonrpc: '2.0', id: 'r', method: 'session/resume', params: { sessionId, lastEventId: 0 } }));
+  await firstClosed;
+  const { last: again, ws } = await listenMany(server.wsUrl, 1, headers);
+  assert.equal(again.error, undefined, `a slot is free again: ${JSON.stringify(again)}`);
+  ws.close();
+  taker.close();
 });

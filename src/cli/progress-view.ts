@@ -62,8 +62,14 @@ export function messageText(update: ProgressUpdate): string {
   const counts = new Set([counted(update), `${update.progress}/${update.total}`, `${update.progress}`, formatCount(update.progress)]);
   return update.message
     .split(' · ')
-    .filter((part) => !counts.has(part.trim()) && !/^[\d.,]+\s*(k|M)?(\s+\S+)?\/s$/.test(part.trim()) && !/^ETA\b/.test(part.trim()))
+    .filter((part) => !counts.has(part.trim()) && !isOurRate(part.trim(), update.unit) && !/^ETA\b/.test(part.trim()))
     .join(' · ');
+}
+
+/** `350/s` or `350 images/s` in the call's own unit; a tool's other rates (`12 MB/s`) are its text. */
+function isOurRate(part: string, unit: string | undefined): boolean {
+  const m = /^[\d.,]+(?: (\S+))?\/s$/.exec(part);
+  return m !== null && (m[1] === undefined || m[1] === unit);
 }
 
 /** `4,200/10,000`, or `4,200` without a total. */

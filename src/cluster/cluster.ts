@@ -36,6 +36,12 @@ const OWNER_WATCH_MS = 100;
 const REPLICA_IDLE_MS = 60_000;
 /** How often running calls' progress is written to the store (the live-resources tick). */
 const PROGRESS_RECORD_MS = 250;
+/**
+ * Session-stream messages no node could deliver (a handover that failed half-way: the old owner let go,
+ * the claim did not complete) wait at most this long, and this many per session, for a node to own it.
+ */
+const PARKED_TTL_MS = 30_000;
+const PARKED_MAX_MESSAGES = 10_000;
 
 /** What the cluster needs from the core. */
 export interface ClusterHost {
@@ -66,6 +72,12 @@ export class Cluster {
    * here (the old owner forwards from the moment it lets go, before the claim completes).
    */
   private readonly claiming = new Map<string, OutMessage[]>();
+  /**
+   * Session-stream messages that reached this node after they had been passed on once and that it cannot
+   * deliver: kept for whichever node owns the session next (see PARKED_TTL_MS). Passing them on again
+   * could bounce them between two nodes that each think the other owns the session.
+   */
+  private readonly parked = new Map<string, { messages: OutMessage[]; since: number }>();
   /** Sessions another node ended (it deleted the record and told everyone): only the local copy ends. */
   private readonly endedElsewhere = new Set<string>();
   /** Call records waiting to be written (per session), flushed once per tick. */
@@ -143,19 +155,20 @@ export class Cluster {
     this.assertStore();
     const record = await this.stores.sessions.get(id);
     if (record === undefined || !samePrincipal(record.principal, principal)) return undefined;
-    const waiting = this.claiming.get(id) ?? [];
+    const waiting = this.claiming.get(id) ?? this.unpark(id);
     this.claiming.set(id, waiting);
     try {
       return await this.claim(id, record);
     } finally {
-      // A claim that failed: what was forwarded meanwhile goes on to whoever owns the session.
+      // A claim that failed: what was forwarded meanwhile goes on to whoever owns the session (once).
       if (this.claiming.get(id) === waiting) {
         this.claiming.delete(id);
         const messages = waiting.splice(0);
         if (messages.length > 0) {
-          void this.stores.sessions.get(id).then((r) => {
-            if (r !== undefined && r.owner !== this.node) this.stores.bus.publish(r.owner, { type: 'out', session: id, messages });
-          }, () => {});
+          void this.stores.sessions.get(id).then(
+            (r) => (r !== undefined && r.owner !== this.node ? this.passOn(r.owner, id, messages) : this.park(id, messages)),
+            () => this.park(id, messages),
+          );
         }
       }
     }
@@ -397,6 +410,12 @@ export class Cluster {
   }
 
   private dropIdleReplicas(): void {
+    const parkedCutoff = Date.now() - PARKED_TTL_MS;
+    for (const [id, entry] of this.parked) {
+      if (entry.since >= parkedCutoff) continue;
+      this.parked.delete(id);
+      this.host.logger?.warn({ session: id, dropped: entry.messages.length }, 'no node took this session over: its undelivered messages were dropped');
+    }
     const cutoff = Date.now() - REPLICA_IDLE_MS;
     for (const { session, lastUsed } of [...this.replicas.values()]) {
       if (lastUsed < cutoff && session.operations.size === 0 && !session.connected) this.dropReplica(session);
@@ -420,9 +439,10 @@ export class Cluster {
           waiting.push(...messages); // claimed right now: numbered once the claim completes
           return;
         }
-        // Sent to a node that no longer owns it (the owner moved meanwhile): pass them on.
+        // Sent to a node that no longer owns it (the owner moved meanwhile): pass them on, once.
         const replica = this.replicas.get(id);
-        if (replica !== undefined && replica.owner !== this.node) for (const message of messages) this.forwarder.send(replica.owner, id, message);
+        if (m.passedOn !== true && replica !== undefined && replica.owner !== this.node) this.passOn(replica.owner, id, messages);
+        else this.park(id, messages);
         return;
       }
       case 'cancel': {
@@ -445,6 +465,7 @@ export class Cluster {
         const patch = m.patch as SessionPatch;
         const replica = this.replicas.get(id);
         if (replica !== undefined && typeof patch.owner === 'string') replica.owner = patch.owner;
+        if (typeof patch.owner === 'string' && patch.owner !== this.node && this.parked.has(id)) this.passOn(patch.owner, id, this.unpark(id));
         const owned = this.host.sessions.get(id);
         if (owned !== undefined && typeof patch.owner === 'string' && patch.owner !== this.node) {
           void this.letGo(owned, patch.owner); // another node claimed it: this one only thought it still owned it
@@ -460,9 +481,12 @@ export class Cluster {
         if (owned !== undefined) {
           // Close its connections too (a WebSocket, a GET stream), not only the session object.
           this.endedElsewhere.add(id);
-          if (owned.binding !== undefined) void owned.binding.close('session ended on another node');
-          else this.host.endSession(owned, 'ended on another node');
+          const close = async () => (owned.binding !== undefined ? owned.binding.close('session ended on another node') : this.host.endSession(owned, 'ended on another node'));
+          void close()
+            .catch((err: Error) => this.host.logger?.warn({ session: id, err: err.message }, 'could not close a session ended on another node'))
+            .finally(() => this.endedElsewhere.delete(id));
         }
+        this.parked.delete(id);
         const replica = this.replicas.get(id);
         if (replica !== undefined) this.dropReplica(replica.session);
         return;
@@ -483,8 +507,34 @@ export class Cluster {
    */
   private async release(id: string, to: string): Promise<void> {
     const session = this.host.sessions.get(id);
-    if (session !== undefined) await this.letGo(session, to);
+    if (session !== undefined) {
+      await this.letGo(session, to);
+      // The record names the new owner at once: should "released" be lost or late (the bus is at most
+      // once), the claimer's next try takes the session instead of leaving it owned by nobody.
+      const moved = await this.stores.sessions.claim(id, to, () => Promise.resolve(true), this.node).catch(() => undefined);
+      if (moved?.claimed === true) this.stores.bus.publish('*', { type: 'changed', session: id, patch: { owner: to }, from: this.node });
+    }
+    if (this.parked.has(id)) this.passOn(to, id, this.unpark(id));
     this.stores.bus.publish(to, { type: 'released', session: id });
+  }
+
+  /** Messages for a session stream that reached the wrong node: to `owner`, marked so they are not passed on again. */
+  private passOn(owner: string, id: string, messages: OutMessage[]): void {
+    if (messages.length > 0) this.stores.bus.publish(owner, { type: 'out', session: id, messages, passedOn: true });
+  }
+
+  private park(id: string, messages: OutMessage[]): void {
+    let entry = this.parked.get(id);
+    if (entry === undefined) this.parked.set(id, (entry = { messages: [], since: Date.now() }));
+    const room = PARKED_MAX_MESSAGES - entry.messages.length;
+    if (messages.length > room) this.host.logger?.warn({ session: id, dropped: messages.length - Math.max(room, 0) }, 'no node owns this session: messages dropped');
+    if (room > 0) entry.messages.push(...messages.slice(0, room));
+  }
+
+  private unpark(id: string): OutMessage[] {
+    const entry = this.parked.get(id);
+    this.parked.delete(id);
+    return entry?.messages ?? [];
   }
 
   /** Stop owning a session (handed over, or claimed by another node): its calls here go on, as a replica's. */

@@ -145,13 +145,7 @@ export class Outbox {
    */
   endRequestStream(requestId: RequestId): void {
     const stream = this.requestStreams.get(requestId);
-    if (stream === undefined) return;
-    this.requestStreams.delete(requestId);
-    const attached = this.sinks.get(stream);
-    if (attached === undefined) return;
-    this.sinks.delete(stream);
-    attached.pressure.stop();
-    attached.sink.end();
+    if (stream !== undefined) this.completeRequestStream(stream, requestId, this.sinks.get(stream));
   }
 
   /**

@@ -22,6 +22,8 @@ test('another server: a bare count and free text are kept as they are', () => {
   const bare = { progress: 3, total: 8, message: 'resizing a.jpg' };
   assert.equal(progressLine(bare), 'progress 3/8 37% · resizing a.jpg');
   assert.equal(messageText({ progress: 3, message: '3 · 12/s' }), '');
+  // A rate in another unit is the tool's own text, not ours.
+  assert.equal(messageText({ progress: 3, message: 'downloading · 12 MB/s · 3 files left', unit: 'files' }), 'downloading · 12 MB/s · 3 files left');
 });
 
 test('the local estimate stays silent until its window spans a second, then follows the recent rate', () => {

@@ -26,7 +26,15 @@ class FakeConnection extends FakeSink {
   }
 
   redeliver(texts: string[]): void {
-    for (const text of texts) this.events?.onText(text);
+    for (const text of texts) {
+      if (!this.open) return;
+      this.events?.onText(text);
+    }
+  }
+
+  /** Open until the server closes it. */
+  get open(): boolean {
+    return this.closes.length === 0;
   }
 
   listen(events: WebSocketConnectionEvents | undefined): void {

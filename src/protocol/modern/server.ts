@@ -139,7 +139,8 @@ export class ModernServer {
     if (this.closing) throw new RpcError(Errors.SHUTTING_DOWN, 'Server shutting down: not accepting new subscriptions');
     if (this.listens.size >= MAX_LISTENS) throw new RpcError(Errors.LIMIT_REACHED, `Subscription limit reached: this server holds ${MAX_LISTENS} subscriptions; retry later`);
     const owner = principalKey(principal);
-    if ((this.listensByPrincipal.get(owner) ?? 0) >= MAX_LISTENS_PER_PRINCIPAL) {
+    // Without auth there is no caller to count by (everyone would share one key): only MAX_LISTENS applies.
+    if (principal !== undefined && principal !== ANONYMOUS && (this.listensByPrincipal.get(owner) ?? 0) >= MAX_LISTENS_PER_PRINCIPAL) {
       throw new RpcError(Errors.LIMIT_REACHED, `Subscription limit reached: at most ${MAX_LISTENS_PER_PRINCIPAL} open subscriptions per caller; close one first`, { maxPerPrincipal: MAX_LISTENS_PER_PRINCIPAL });
     }
     const caps = this.host.dispatcher.serverCapabilities;

@@ -34,7 +34,7 @@ export class RequestSink implements OutboxSink {
     if (res !== undefined && message !== undefined && isResponse(message)) {
       // Still undecided: the whole answer in one JSON body.
       this.res = undefined;
-      if (res.destroyed) return;
+      if (res.destroyed || res.headersSent || res.writableEnded) return;
       res.writeHead(200, { ...this.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
       return;
@@ -50,7 +50,8 @@ export class RequestSink implements OutboxSink {
 
   private openSse(): boolean {
     const res = this.res;
-    if (res === undefined || res.destroyed) return false;
+    // Answered elsewhere already (the session ended and its transport closed every open response).
+    if (res === undefined || res.destroyed || res.headersSent || res.writableEnded) return false;
     this.res = undefined;
     this.sse = new SseStream(res, this.keepalive);
     this.sse.open(this.headers, this.primer());

@@ -64,7 +64,10 @@ export class WebSocketConnection implements OutboxSink {
 
   /** Hand frames that arrived while no one could take them (a resume handover) to the current listener, in order. */
   redeliver(texts: string[]): void {
-    for (const text of texts) this.events?.onText(text);
+    for (const text of texts) {
+      if (!this.open) return; // closed on the way (the message budget, a policy close): the rest is moot
+      this.events?.onText(text);
+    }
   }
 
   get open(): boolean {

@@ -16,6 +16,13 @@ import { SESSION_RESUME_METHOD, handOver, type Resumable } from './resume.js';
 import { ModernSocket } from './modern-socket.js';
 import type { ModernServer } from '../../protocol/modern/server.js';
 
+/**
+ * Frames a client may pipeline behind `session/resume` while the handover is decided (one node: a tick;
+ * several: up to HANDOVER_TIMEOUT_MS). More than this, or more bytes, is abuse: close 1008.
+ */
+const MAX_FRAMES_BEHIND_RESUME = 256;
+const MAX_BYTES_BEHIND_RESUME = 4 * 1024 * 1024;
+
 /** Close codes a client sends when it means to end the session (1005: a close frame without a code). */
 const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.NORMAL, 1005]);
 
@@ -77,6 +84,7 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     if (previous !== undefined && previous !== connection) {
       previous.listen(undefined);
       this.session.outbox.detach(previous);
+      this.dropModernSocket();
       previous.close(CloseCode.NORMAL, 'session resumed on another connection');
     }
     if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
@@ -99,12 +107,25 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     const m = parsed.message as { method?: string; id?: RequestId; params?: Record<string, unknown> };
     if (++this.framesSeen === 1 && m.method === SESSION_RESUME_METHOD && m.id !== undefined && this.options.findResumable) {
       // Frames sent right behind session/resume (pipelined) wait until the handover is decided, then go to
-      // whichever session the connection serves.
+      // whichever session the connection serves (its listener by then); a client that floods meanwhile is cut off.
       let queued: string[] | undefined = [];
-      connection.listen({ onText: (t) => queued?.push(t), onClose: (c) => this.onClose(connection, c) });
+      let queuedBytes = 0;
+      const hold = (t: string) => {
+        if (queued === undefined) return;
+        queuedBytes += t.length;
+        if (queued.length >= MAX_FRAMES_BEHIND_RESUME || queuedBytes > MAX_BYTES_BEHIND_RESUME) {
+          queued = undefined;
+          this.endOnClose = 'too many messages before session/resume was answered';
+          connection.close(CloseCode.POLICY_VIOLATION, this.endOnClose);
+          return;
+        }
+        queued.push(t);
+      };
+      connection.listen({ onText: hold, onClose: (c) => this.onClose(connection, c) });
       void handOver(this.session, connection, m.id, m.params ?? {}, this.options.findResumable, () => this.release(connection), this.options.onResume).then((moved) => {
-        const pending = queued ?? [];
+        const pending = queued;
         queued = undefined;
+        if (pending === undefined || !connection.open) return; // cut off above, or gone meanwhile
         if (!moved && this.connection === connection) connection.listen({ onText: (t) => this.onText(connection, t), onClose: (c) => this.onClose(connection, c) });
         connection.redeliver(pending);
       });
@@ -189,12 +210,22 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
     if (connection === undefined) return;
     connection.listen(undefined);
     this.session.outbox.detach(connection);
+    this.dropModernSocket();
     connection.close(CloseCode.NORMAL, 'session resumed on another server node');
+  }
+
+  /** The connection that spoke 2026-07-28 is no longer ours: its calls and subscriptions end with it. */
+  private dropModernSocket(): void {
+    if (this.modernSocket === undefined) return;
+    this.modernSocket.close();
+    this.modernSocket = undefined;
+    if (this.era === 'modern') this.era = undefined; // the next connection decides again; a legacy session stays legacy
   }
 
   private end(why: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.dropModernSocket();
     if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
     this.resumeTimer = undefined;
     this.session.detached = false;
