@@ -27,6 +27,8 @@ import { sendHttpError } from './json-rpc-errors.js';
 
 export interface McpAuth {
   readonly mode: 'jwt' | 'none';
+  /** Scopes every MCP request needs (REQUIRED_SCOPES). */
+  readonly requiredScopes: readonly string[];
   /** This server's canonical resource URL (RESOURCE_URL, or http://HOST:PORT<prefix>/mcp once listening). */
   resourceUrl(): string;
   /** Where the RFC 9728 metadata is (the `resource_metadata` of every challenge); undefined with auth off. */
@@ -89,7 +91,7 @@ const authSupportPlugin: FastifyPluginAsync = async (app) => {
       return challenge(reply, 403, { error: 'insufficient_scope', scopes, description: why ?? `missing scope: ${scopes.join(' or ')}` });
     };
 
-  app.decorate('mcpAuth', { mode: settings.mode, resourceUrl, resourceMetadataUrl, requireAnyScope, challenge });
+  app.decorate('mcpAuth', { mode: settings.mode, requiredScopes: settings.requiredScopes, resourceUrl, resourceMetadataUrl, requireAnyScope, challenge });
   if (settings.mode === 'jwt') installToolScopeChecks(app.mcp.dispatcher, app.mcp.tools, { hideUnauthorized: settings.hideUnauthorizedTools });
 };
 

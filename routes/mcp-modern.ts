@@ -13,7 +13,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, RpcError } from '../src/errors.js';
 import { validateMessage, isRequestId, type IncomingRequest } from '../src/jsonrpc.js';
-import { authSettings } from '../src/auth/auth-settings.js';
 import { missingScopes } from '../src/auth/claims.js';
 import { toolScopes } from '../src/auth/tool-scopes.js';
 import { hasModernClaim, isModernHeaderVersion, META_PROTOCOL_VERSION } from '../src/protocol/modern/envelope.js';
@@ -23,9 +22,8 @@ import type { ListenSession } from '../src/protocol/modern/listen.js';
 import { ModernResponseSink } from '../src/transports/http/modern-response-sink.js';
 import type { OutMessage } from '../src/outbox/messages.js';
 import { takeOver } from './take-over.js';
+import { JSON_TYPE, SSE_TYPE, accepts, isJson } from './json-rpc-body.js';
 
-const JSON_TYPE = 'application/json';
-const SSE_TYPE = 'text/event-stream';
 
 /** Cheap first look (no parse): could this POST be a 2026-07-28 request? */
 export function mayBeModern(request: FastifyRequest): boolean {
@@ -40,7 +38,7 @@ export function serveModernPost(app: FastifyInstance, request: FastifyRequest, r
   const core = app.mcp;
   const server = core.modern;
   const contentType = request.headers['content-type'];
-  if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType.trim())) return false; // the session route answers 415
+  if (!isJson(contentType)) return false; // the session route answers 415
   let value: unknown;
   try {
     value = JSON.parse(typeof request.body === 'string' ? request.body : '');
@@ -95,10 +93,11 @@ export function serveModernPost(app: FastifyInstance, request: FastifyRequest, r
       if (headerError !== undefined) return fail(headerError);
       // offline_access is about refresh tokens, not this resource: never required, never challenged.
       const required = toolScopes(core.tools, tool.definition.name);
-      if (app.mcpAuth.mode === 'jwt' && missingScopes(request.principal, required).length > 0) {
+      const missing = app.mcpAuth.mode === 'jwt' ? missingScopes(request.principal, required) : [];
+      if (missing.length > 0) {
         // One challenge naming every scope this call needs (MCP 2026-07-28 authorization).
-        const scopes = [...new Set([...authSettings(app.mcpConfig).requiredScopes, ...(required ?? [])])];
-        app.mcpAuth.challenge(reply, 403, { error: 'insufficient_scope', scopes, description: `tool ${tool.definition.name} needs scope: ${missingScopes(request.principal, required).join(' ')}` });
+        const scopes = [...new Set([...app.mcpAuth.requiredScopes, ...(required ?? [])])];
+        app.mcpAuth.challenge(reply, 403, { error: 'insufficient_scope', scopes, description: `tool ${tool.definition.name} needs scope: ${missing.join(' ')}` });
         return true;
       }
     }
@@ -160,16 +159,6 @@ function isClaim(m: unknown): boolean {
 
 function acceptsBoth(header: string | undefined): boolean {
   return accepts(header, JSON_TYPE) && accepts(header, SSE_TYPE);
-}
-
-function accepts(header: string | undefined, type: string): boolean {
-  if (header === undefined) return false;
-  const major = type.slice(0, type.indexOf('/'));
-  for (const part of header.split(',')) {
-    const range = part.split(';')[0]!.trim().toLowerCase();
-    if (range === type || range === '*/*' || range === `${major}/*`) return true;
-  }
-  return false;
 }
 
 /** The response is ours already (taken over): an unexpected failure is answered -32603, never rethrown into a hijacked reply. */

@@ -5,8 +5,7 @@
 // to — if the caller owns it — replaying what the stream missed; any other id just opens a new session.
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { Errors, RpcError, retryLater } from '../src/errors.js';
-import { DEFAULTS } from '../src/defaults.js';
+import { Errors, RpcError } from '../src/errors.js';
 import { parseEventId, SESSION_STREAM } from '../src/outbox/event-log.js';
 import { LegacySseTransport } from '../src/transports/http/legacy-sse-transport.js';
 import type { Session } from '../src/sessions/session.js';
@@ -45,9 +44,7 @@ const mcpSseRoutes: FastifyPluginAsync = async (app) => {
       request.log.debug({ session: transport.session.id }, 'sse session resumed');
       return;
     }
-    if (core.sessions.full) {
-      return (core.telemetry.rejections.session_limit++, reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000)));
-    }
+    core.admitSession();
     const session = core.createSession('sse', request.principal);
     const transport = new LegacySseTransport(session, core, transportOptions);
     transport.attachStream(takeOver(reply), `${endpointPath}?sessionId=${session.id}`, {});

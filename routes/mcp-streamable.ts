@@ -11,15 +11,12 @@ import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableTransport } from '../src/transports/http/streamable-transport.js';
-import { Errors, RpcError, retryLater } from '../src/errors.js';
-import { DEFAULTS } from '../src/defaults.js';
+import { Errors, RpcError } from '../src/errors.js';
 import { isRequest } from '../src/jsonrpc.js';
-import { readMessage } from './json-rpc-body.js';
+import { JSON_TYPE, SSE_TYPE, accepts, readMessage } from './json-rpc-body.js';
 import { takeOver } from './take-over.js';
 import { mayBeModern, serveModernPost } from './mcp-modern.js';
 
-const JSON_TYPE = 'application/json';
-const SSE_TYPE = 'text/event-stream';
 
 const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
   const core = app.mcp;
@@ -81,7 +78,7 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
     let transport: StreamableTransport | undefined;
     let created = false;
     if (request.headers['mcp-session-id'] === undefined && isInitialize) {
-      if (core.sessions.full) return (core.telemetry.rejections.session_limit++, reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000)));
+      core.admitSession();
       transport = createSession(request);
       created = true;
     } else {
@@ -123,15 +120,5 @@ const mcpStreamableRoutes: FastifyPluginAsync = async (app) => {
   app.route({ method: ['PUT', 'PATCH', 'HEAD'], url: '/mcp', onRequest: notAllowed, handler: notAllowed });
 };
 
-/** Whether an Accept header admits `type` (wildcards count; an absent header admits nothing, as the spec requires one). */
-function accepts(header: string | undefined, type: string): boolean {
-  if (header === undefined) return false;
-  const major = type.slice(0, type.indexOf('/'));
-  for (const part of header.split(',')) {
-    const range = part.split(';')[0]!.trim().toLowerCase();
-    if (range === type || range === '*/*' || range === `${major}/*`) return true;
-  }
-  return false;
-}
 
 export default fp(mcpStreamableRoutes, { fastify: '5.x', name: 'realtime-mcp-route-streamable', encapsulate: true, dependencies: ['realtime-mcp-sse', 'realtime-mcp-json-rpc-errors'] });

@@ -7,8 +7,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
-import { Errors, RpcError, retryLater } from '../src/errors.js';
-import { DEFAULTS } from '../src/defaults.js';
+import { Errors, RpcError } from '../src/errors.js';
 import { WebSocketConnection } from '../src/transports/websocket/connection.js';
 import { WebSocketSessionTransport } from '../src/transports/websocket/session-transport.js';
 import { parseLastEventId } from '../src/transports/websocket/resume.js';
@@ -63,10 +62,7 @@ const mcpWebSocketRoute: FastifyPluginAsync = async (app) => {
       admitted(request, { sessionId: resumeId, resume: { transport, lastSeq } });
       return;
     }
-    if (core.sessions.full) {
-      return (core.telemetry.rejections.session_limit++, reply.mcpError(retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000)));
-    }
-    core.cluster.assertStore(); // a new session's record needs the store (503 while it is unreachable)
+    core.admitSession(); // 503 + Retry-After when full or the store is unreachable
     admitted(request, { sessionId: core.sessions.newId() });
   }
 

@@ -112,6 +112,14 @@ export class RpcError extends Error {
     return this.kind?.http ?? 500;
   }
 
+  /**
+   * True for an error that ends a call as planned rather than a failure (a 2026-07-28 round that ends
+   * with an input-required result): the call's outcome is 'ok'.
+   */
+  get endsAsPlanned(): boolean {
+    return false;
+  }
+
   /** Milliseconds the client should wait before retrying, when the error says. */
   get retryAfterMs(): number | undefined {
     const ms = (this.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;

@@ -1,7 +1,7 @@
 // JSON-RPC 2.0 framing shared by every transport: parse one incoming text into a message (or the error
 // response to send back), classify it, and build responses. Checks are structural and cheap on purpose:
 // this runs for every message, and the SDK's zod guards cost more than the rest of a call (see README).
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { RpcCode } from './errors.js';
 
 export interface IncomingRequest {
@@ -96,13 +96,4 @@ export function validateMessage(value: unknown): ParseOutcome {
 
 function invalid(id: RequestId | null, why: string): ParseOutcome {
   return { ok: false, response: errorResponse(id, RpcCode.INVALID_REQUEST, `Invalid Request: ${why}`) };
-}
-
-/** Response helper typed as the SDK's message union, for transports that take JSONRPCMessage. */
-export function resultResponse(id: RequestId, result: unknown): JSONRPCMessage {
-  return { jsonrpc: '2.0', id, result } as JSONRPCMessage;
-}
-
-export function notification(method: string, params?: Record<string, unknown>): JSONRPCMessage {
-  return (params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }) as JSONRPCMessage;
 }

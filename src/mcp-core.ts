@@ -2,7 +2,7 @@
 // the dispatcher, the event log every session's outbox records into, and the lifecycle around them
 // (sessions opened by transports, messages in, graceful shutdown). Nothing here knows about Fastify.
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import { Errors } from './errors.js';
+import { Errors, retryLater } from './errors.js';
 import { DEFAULTS } from './defaults.js';
 import type { IncomingMessage } from './jsonrpc.js';
 import { Dispatcher, type ServerIdentity } from './protocol/dispatcher.js';
@@ -131,6 +131,19 @@ export class McpCore {
 
   get shuttingDown(): boolean {
     return this.shuttingDownFlag;
+  }
+
+  /**
+   * May a new session start here? Throws (503 + Retry-After) when the server holds MAX_SESSIONS or the
+   * session store is unreachable (a new session's record needs it). Transports call it before they
+   * commit to anything: an upgrade, a stream.
+   */
+  admitSession(): void {
+    if (this.sessions.full) {
+      this.telemetry.rejections.session_limit++;
+      throw retryLater(Errors.TOO_MANY_SESSIONS, 'Too many sessions on this server; try again later', DEFAULTS.RETRY_AFTER_S * 1000);
+    }
+    this.cluster.assertStore();
   }
 
   /**

@@ -21,11 +21,12 @@ import { ConnectionError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import type { ResumableTransport } from './transports/index.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { DEFAULTS } from '../defaults.js';
 
 /** The ids of the bridge's own requests (to the host and upstream): never seen by the other side. */
 const OWN_ID_PREFIX = 'realtime-mcp-bridge:';
-/** A host that does not answer a barrier ping within this releases the result anyway. */
-const BARRIER_TIMEOUT_MS = 2000;
+/** A host that does not answer a barrier ping within this releases the result anyway (as the server does). */
+const BARRIER_TIMEOUT_MS = DEFAULTS.ORDERING_BARRIER_TIMEOUT_MS;
 /** After this many unanswered barrier pings in a row, stop sending them. */
 const BARRIER_GIVE_UP = 3;
 

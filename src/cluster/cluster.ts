@@ -27,6 +27,7 @@ import type { Session } from '../sessions/session.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import type { BusMessage, CallRecord, SessionPatch, SessionRecord, Stores } from '../stores/types.js';
 import { OwnerForwarder } from './forwarder.js';
+import { DEFAULTS } from '../defaults.js';
 
 /** How long a handover may take before the claimer gives up (the old owner is alive but silent). */
 const HANDOVER_TIMEOUT_MS = 3_000;
@@ -35,7 +36,9 @@ const OWNER_WATCH_MS = 100;
 /** A replica with no call in flight is dropped after this long without a request. */
 const REPLICA_IDLE_MS = 60_000;
 /** How often running calls' progress is written to the store (the live-resources tick). */
-const PROGRESS_RECORD_MS = 250;
+const PROGRESS_RECORD_MS = DEFAULTS.LIVE_TICK_MS;
+/** Retry-After for a session caught in a handover or a store that is away: short, the next try may land elsewhere. */
+const RETRY_SOON_MS = 1_000;
 /**
  * Session-stream messages no node could deliver (a handover that failed half-way: the old owner let go,
  * the claim did not complete) wait at most this long, and this many per session, for a node to own it.
@@ -187,7 +190,7 @@ export class Cluster {
       handedOver = await this.requestHandover(id, owner);
       outcome = await this.stores.sessions.claim(id, this.node, isAlive, handedOver ? owner : undefined);
       if (outcome !== undefined && !outcome.claimed) {
-        throw retryLater(Errors.SESSION_BUSY, 'The server node holding this session did not hand it over in time; retry shortly', 1_000);
+        throw retryLater(Errors.SESSION_BUSY, 'The server node holding this session did not hand it over in time; retry shortly', RETRY_SOON_MS);
       }
     }
     if (outcome === undefined) return undefined;
@@ -216,7 +219,7 @@ export class Cluster {
   /** A new session needs the store (its record): refuse clearly while it is unreachable, rather than hang. */
   assertStore(): void {
     if (!this.stores.healthy) {
-      throw retryLater(Errors.STORE_UNAVAILABLE, `The session store (${this.stores.kind}) is unreachable; retry shortly (or on another node)`, 1_000);
+      throw retryLater(Errors.STORE_UNAVAILABLE, `The session store (${this.stores.kind}) is unreachable; retry shortly (or on another node)`, RETRY_SOON_MS);
     }
   }
 

@@ -147,23 +147,23 @@ export class OperationRunner {
     try {
       out = op.tool.definition.handler(args as never, op);
     } catch (err) {
-      this.settle(op, this.errorFor(op, err));
+      this.settle(op, this.errorFor(op, err), endsAsPlanned(err));
       return;
     }
     // A synchronous handler (echo) settles in this turn: no promise, no microtask, its slot is free at once.
     if (out instanceof Promise || isThenable(out)) {
-      Promise.resolve(out).then((r) => this.settle(op, this.resultFor(op, r)), (err) => this.settle(op, this.errorFor(op, err)));
+      Promise.resolve(out).then((r) => this.settle(op, this.resultFor(op, r)), (err) => this.settle(op, this.errorFor(op, err), endsAsPlanned(err)));
     } else {
       this.settle(op, this.resultFor(op, out));
     }
   }
 
-  private settle(op: Operation, response: OutMessage): void {
+  private settle(op: Operation, response: OutMessage, asPlanned = false): void {
     if (op.state === 'done') return;
     const aborted = op.abortReason?.kind;
     // A result is serialized here, once: one that JSON cannot encode (a BigInt, a cycle) is answered -32603 and counted as an error.
     if (response.kind === 'result' && !op.silent) response = serialized(response);
-    op.outcome = aborted ?? (response.kind === 'error' ? 'error' : (response.body as { result?: { isError?: boolean } }).result?.isError === true ? 'tool_error' : 'ok');
+    op.outcome = aborted ?? (response.kind === 'error' ? (asPlanned ? 'ok' : 'error') : (response.body as { result?: { isError?: boolean } }).result?.isError === true ? 'tool_error' : 'ok');
     this.finish(op, op.silent ? undefined : response);
   }
 
@@ -333,4 +333,9 @@ function serialized(response: OutMessage): OutMessage {
 /** Content streamed with ctx.stream() goes before the result's own content. */
 function withStreamed(op: Operation, content: CallToolResult['content']): CallToolResult['content'] {
   return op.streamed === undefined ? content : [...op.streamed, ...content];
+}
+
+/** An error that ends a call as planned (RpcError.endsAsPlanned) leaves its outcome 'ok'. */
+function endsAsPlanned(err: unknown): boolean {
+  return err instanceof RpcError && err.endsAsPlanned;
 }

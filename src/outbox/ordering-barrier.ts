@@ -46,10 +46,6 @@ export class OrderingBarrier {
     return true;
   }
 
-  get holding(): number {
-    return this.held.length;
-  }
-
   /** Send everything held, without waiting (the client's connection went away, or the server shuts down). */
   flush(): void {
     this.generation++;

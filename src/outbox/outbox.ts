@@ -125,11 +125,6 @@ export class Outbox {
     this.forwardSessionStream = forward;
   }
 
-  /** True while the session stream is forwarded to another node. */
-  get forwarding(): boolean {
-    return this.forwardSessionStream !== undefined;
-  }
-
   /**
    * Load the log's numbers before writing a session stream another node wrote so far (a claim). What that
    * node logged it also delivered (or a resume will ask for it): a fresh stream here starts after it.

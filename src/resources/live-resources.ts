@@ -21,11 +21,12 @@ import type { ResourceRegistry } from './registry.js';
 import { ALL_OPERATIONS, OperationTracker, viewerKeyOf } from './operation-tracker.js';
 import { collectServerStats, statsFingerprint } from './server-stats.js';
 import type { ClusterLive } from './cluster-live.js';
+import { DEFAULTS } from '../defaults.js';
 
 export const OPERATIONS_URI = 'realtime://operations';
 export const STATS_URI = 'realtime://server/stats';
 /** Throttle of `notifications/resources/updated`: one check per tick, so at most 4 per second. */
-export const LIVE_TICK_MS = 250;
+export const LIVE_TICK_MS = DEFAULTS.LIVE_TICK_MS;
 
 export interface LiveResourcesSources {
   sessions: SessionManager;

@@ -10,11 +10,12 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Operation } from '../operations/operation.js';
 import type { OperationRunner } from '../operations/runner.js';
 import { ProgressRate } from '../operations/progress-rate.js';
-import type { Principal } from '../sessions/principal.js';
+import { principalKey, type Principal } from '../sessions/principal.js';
 import type { TransportKind } from '../sessions/session.js';
+import { DEFAULTS } from '../defaults.js';
 
 /** Finished calls kept for `realtime://operations` (oldest dropped first). */
-export const DEFAULT_RECENT_OPERATIONS = 50;
+export const DEFAULT_RECENT_OPERATIONS = DEFAULTS.RECENT_OPERATIONS;
 /** Enough of a session id to tell sessions apart, not enough to resume or address someone else's. */
 const SESSION_PREFIX_CHARS = 8;
 /** The viewer key of a principal allowed to see every call. */
@@ -71,9 +72,7 @@ interface Aggregate {
 }
 
 /** Viewer key of a principal: the same caller exactly when `samePrincipal` says so. */
-export function viewerKeyOf(principal: Principal | undefined): string {
-  return `${principal?.issuer ?? ''}\n${principal?.subject ?? ''}`;
-}
+export const viewerKeyOf = principalKey;
 
 export class OperationTracker {
   private readonly active = new Map<Operation, Tracked>();

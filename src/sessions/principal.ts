@@ -15,3 +15,8 @@ export const ANONYMOUS: Principal = Object.freeze({ subject: 'anonymous', scopes
 export function samePrincipal(a: Principal | undefined, b: Principal | undefined): boolean {
   return (a?.subject ?? '') === (b?.subject ?? '') && (a?.issuer ?? '') === (b?.issuer ?? '');
 }
+
+/** One string per caller (issuer and subject), for maps keyed by who is calling. */
+export function principalKey(principal: Principal | undefined): string {
+  return `${principal?.issuer ?? ''}\n${principal?.subject ?? ''}`;
+}

@@ -9,65 +9,47 @@
 // one at a time, in order; they do not need the stream, so they carry on while it reconnects.
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { ConnectionError, errorMessage } from '../errors.js';
-import { backoffDelay, sleep } from '../backoff.js';
-import { OrderedDelivery } from './ordered-delivery.js';
+import { ConnectionError } from '../errors.js';
+import { ClientTransportBase } from './base.js';
+import { connectWithRetries, reconnectWithBackoff } from './reconnecting.js';
+import { postWithRetries } from './post-retry.js';
 import { SseParser, readSse } from './sse-parser.js';
 import { IdleWatchdog, idleMinMs } from './idle-watchdog.js';
-import { httpFailure, networkReason, nothingSent } from './http-failure.js';
+import { httpFailure, networkReason } from './http-failure.js';
 import { HttpClient, type HttpResponse } from './http-client.js';
-import { authHeaders, requestTimeoutMs, resolveOptions, type ClientTransportOptions, type ResolvedOptions } from './options.js';
+import { authHeaders, requestTimeoutMs, type ClientTransportOptions } from './options.js';
 
-type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
-
-export class ResumableLegacySseTransport implements Transport {
+export class ResumableLegacySseTransport extends ClientTransportBase implements Transport {
   /**
    * The server's session id (from the 101 / the endpoint event). Deliberately not the SDK's
    * `Transport.sessionId`: the SDK Client skips initialize on a transport that already has one.
    */
   serverSessionId: string | undefined;
-  onmessage?: (message: JSONRPCMessage) => void;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  fatalError: ConnectionError | undefined;
 
   private readonly url: URL;
-  private readonly o: ResolvedOptions;
   private endpoint: URL | undefined;
   private lastEventId: string | undefined;
-  private state: State = 'idle';
-  private readonly stopped = new AbortController();
   private stream: AbortController | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private readonly delivery = new OrderedDelivery((m) => this.onmessage?.(m));
   private readonly http: HttpClient;
 
   constructor(url: string | URL, options: ClientTransportOptions = {}) {
+    super(options, 'idle');
     this.url = new URL(url);
-    this.o = resolveOptions(options);
     this.http = new HttpClient(this.url);
   }
 
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error('ResumableLegacySseTransport already started');
     this.state = 'connecting';
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.openStream(false);
-        this.state = 'open';
-        return;
-      } catch (err) {
-        const e = asConnectionError(err);
-        if (!e.retryable || attempt >= this.o.connectAttempts || this.stopped.signal.aborted) {
-          this.state = 'closed';
-          this.fatalError = e;
-          this.stream?.abort();
-          throw e;
-        }
-        const delay = Math.max(e.retryAfterMs ?? 0, backoffDelay(attempt, this.o.backoff));
-        this.o.log.warn(`${e.message}; retrying in ${(delay / 1000).toFixed(1)} s`);
-        if (!(await sleep(delay, this.stopped.signal))) throw e;
-      }
+    try {
+      await connectWithRetries(() => this.openStream(false), this.o, this.stopped.signal);
+      this.state = 'open';
+    } catch (err) {
+      this.state = 'closed';
+      this.fatalError = err as ConnectionError;
+      this.stream?.abort();
+      throw err;
     }
   }
 
@@ -126,14 +108,8 @@ export class ResumableLegacySseTransport implements Transport {
         }
         if (event.id !== undefined) this.lastEventId = event.id;
         if (event.data === '' || event.event !== 'message') return;
-        let message: JSONRPCMessage;
-        try {
-          message = JSON.parse(event.data) as JSONRPCMessage;
-        } catch {
-          this.onerror?.(new Error('ignored an SSE event whose data is not JSON'));
-          return;
-        }
-        this.delivery.push(message);
+        const message = this.parse(event.data, 'ignored an SSE event whose data is not JSON');
+        if (message !== undefined) this.delivery.push(message);
       };
       readSse(res.body, parser, () => watchdog.activity()).then(
         () => 'the server ended the event stream',
@@ -155,27 +131,12 @@ export class ResumableLegacySseTransport implements Transport {
 
   private async reconnect(why: string): Promise<void> {
     this.state = 'reconnecting';
-    this.o.onstatus({ type: 'dropped', reason: why });
-    let reason = why;
-    for (let attempt = 1; attempt <= this.o.backoff.maxAttempts; attempt++) {
-      const delay = backoffDelay(attempt, this.o.backoff);
-      this.o.onstatus({ type: 'reconnecting', attempt, delayMs: delay, reason });
-      if (!(await sleep(delay, this.stopped.signal)) || this.state !== 'reconnecting') return;
-      try {
-        await this.openStream(true);
-        if (this.state !== 'reconnecting') return;
-        this.state = 'open';
-        this.o.onstatus({ type: 'resumed', attempts: attempt });
-        return;
-      } catch (err) {
-        if (this.state !== 'reconnecting') return;
-        const e = asConnectionError(err);
-        if (!e.retryable) return this.fail(e);
-        reason = e.message;
-        if (e.retryAfterMs !== undefined && !(await sleep(e.retryAfterMs, this.stopped.signal))) return;
-      }
-    }
-    this.fail(new ConnectionError(`connection lost and not back after ${this.o.backoff.maxAttempts} attempts (${reason})`, { kind: 'network' }));
+    const reopen = async () => {
+      await this.openStream(true);
+      if (this.state === 'reconnecting') this.state = 'open';
+    };
+    const outcome = await reconnectWithBackoff(reopen, why, this.o, this.stopped.signal);
+    if (outcome.type === 'failed') this.fail(outcome.error);
   }
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -184,56 +145,43 @@ export class ResumableLegacySseTransport implements Transport {
     return sent;
   }
 
-  /**
-   * POST one message. Retried with backoff when nothing reached the server, or when the message is not
-   * a request (a notification or response sent twice does no harm); a request whose fate is unknown is
-   * not sent again (it could run twice): its send fails instead.
-   */
+  /** POST one message, retried as post-retry.ts explains; an answer marked retryable (429, 5xx) too. */
   private async post(message: JSONRPCMessage): Promise<void> {
+    if (this.ended || this.endpoint === undefined) throw this.closedError();
     const body = JSON.stringify(message);
-    const isRequest = 'method' in message && 'id' in message;
-    for (let attempt = 1; ; attempt++) {
-      if (this.state === 'closing' || this.state === 'closed' || this.endpoint === undefined) {
-        throw this.fatalError ?? new ConnectionError('the connection is closed', { kind: 'closed' });
-      }
-      let retry: ConnectionError;
-      try {
-        const res = await this.http.request(this.endpoint, {
-          method: 'POST',
-          headers: { ...authHeaders(this.o), 'Content-Type': 'application/json' },
-          body,
-          signal: this.stopped.signal,
-          headerTimeoutMs: requestTimeoutMs(this.o),
-        });
-        const text = await res.text().catch(() => '');
-        if (res.status >= 200 && res.status < 300) return;
-        const e = httpFailure(
-          { status: res.status, header: res.header, body: text },
-          { url: String(this.endpoint), hadToken: this.o.token !== undefined, resumingSession: res.status === 404 ? this.serverSessionId : undefined },
-        );
-        if (!e.retryable) {
-          if (e.kind === 'session-lost' || e.kind === 'auth' || e.kind === 'forbidden') this.fail(e);
-          throw e;
-        }
-        retry = e;
-      } catch (err) {
-        if (err instanceof ConnectionError) throw err;
-        if (this.stopped.signal.aborted) throw this.fatalError ?? new ConnectionError('the connection is closed', { kind: 'closed' });
-        this.http.reset();
-        const e = new ConnectionError(`could not send to ${this.endpoint.pathname}: ${networkReason(err)}`, { kind: 'network', retryable: true, cause: err });
-        if (isRequest && !nothingSent(err)) throw e;
-        retry = e;
-      }
-      if (attempt >= this.o.backoff.maxAttempts) throw retry;
-      const delay = Math.max(retry.retryAfterMs ?? 0, backoffDelay(attempt, this.o.backoff));
-      this.o.log.debug(`${retry.message}; retrying in ${(delay / 1000).toFixed(1)} s`);
-      if (!(await sleep(delay, this.stopped.signal))) throw retry;
-    }
+    const postOnce = async () => {
+      const endpoint = this.endpoint!; // the latest endpoint event's (a resume names it again)
+      const res = await this.http.request(endpoint, {
+        method: 'POST',
+        headers: { ...authHeaders(this.o), 'Content-Type': 'application/json' },
+        body,
+        signal: this.stopped.signal,
+        headerTimeoutMs: requestTimeoutMs(this.o),
+      });
+      const text = await res.text().catch(() => '');
+      if (res.status >= 200 && res.status < 300) return;
+      const e = httpFailure(
+        { status: res.status, header: res.header, body: text },
+        { url: String(endpoint), hadToken: this.o.token !== undefined, resumingSession: res.status === 404 ? this.serverSessionId : undefined },
+      );
+      if (e.kind === 'session-lost' || e.kind === 'auth' || e.kind === 'forbidden') this.fail(e);
+      throw e;
+    };
+    await postWithRetries(postOnce, {
+      http: this.http,
+      isRequest: 'method' in message && 'id' in message,
+      attempts: this.o.backoff.maxAttempts,
+      backoff: this.o.backoff,
+      signal: this.stopped.signal,
+      closedError: () => this.closedError(),
+      failedTo: `could not send to ${this.endpoint.pathname}`,
+      log: this.o.log.debug,
+    });
   }
 
   /** End the stream (the server ends the session after its idle timeout: legacy SSE has no DELETE). */
   async close(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.ended) return;
     this.state = 'closed';
     this.stopped.abort();
     this.delivery.stop();
@@ -241,20 +189,7 @@ export class ResumableLegacySseTransport implements Transport {
     this.onclose?.();
   }
 
-  private fail(error: ConnectionError): void {
-    if (this.state === 'closing' || this.state === 'closed') return;
-    this.state = 'closing';
-    this.fatalError = error;
-    this.stopped.abort();
+  protected override teardown(): void {
     this.http.close();
-    setImmediate(() => {
-      this.state = 'closed';
-      this.onerror?.(error);
-      this.onclose?.();
-    });
   }
-}
-
-function asConnectionError(err: unknown): ConnectionError {
-  return err instanceof ConnectionError ? err : new ConnectionError(errorMessage(err), { kind: 'network', retryable: true, cause: err });
 }

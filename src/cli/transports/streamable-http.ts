@@ -11,15 +11,14 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionError, errorMessage } from '../errors.js';
-import { backoffDelay, sleep } from '../backoff.js';
-import { OrderedDelivery } from './ordered-delivery.js';
+import { ClientTransportBase } from './base.js';
+import { reconnectWithBackoff } from './reconnecting.js';
+import { postWithRetries } from './post-retry.js';
 import { SseParser, readSse } from './sse-parser.js';
 import { IdleWatchdog, idleMinMs } from './idle-watchdog.js';
-import { httpFailure, networkReason, nothingSent } from './http-failure.js';
-import { authHeaders, localError, requestTimeoutMs, resolveOptions, type ClientTransportOptions, type ResolvedOptions } from './options.js';
+import { httpFailure, networkReason } from './http-failure.js';
+import { authHeaders, localError, requestTimeoutMs, type ClientTransportOptions } from './options.js';
 import { HttpClient, type HttpResponse } from './http-client.js';
-
-type State = 'open' | 'closing' | 'closed';
 
 /** One SSE stream we read: a request's response stream, or the session's standalone stream. */
 interface StreamState {
@@ -29,27 +28,19 @@ interface StreamState {
   answered: boolean;
 }
 
-export class ResumableStreamableHttpTransport implements Transport {
+export class ResumableStreamableHttpTransport extends ClientTransportBase implements Transport {
   sessionId: string | undefined;
-  onmessage?: (message: JSONRPCMessage) => void;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  fatalError: ConnectionError | undefined;
 
   private readonly url: URL;
-  private readonly o: ResolvedOptions;
   private protocolVersion: string | undefined;
   private initializeId: RequestId | undefined;
-  private state: State = 'open';
-  private readonly stopped = new AbortController();
   private chain: Promise<void> = Promise.resolve();
   private standalone: StreamState | undefined;
-  private readonly delivery = new OrderedDelivery((m) => this.onmessage?.(m));
   private readonly http: HttpClient;
 
   constructor(url: string | URL, options: ClientTransportOptions = {}) {
+    super(options, 'open'); // no connection to open first: each message is its own request
     this.url = new URL(url);
-    this.o = resolveOptions(options);
     this.http = new HttpClient(this.url);
   }
 
@@ -82,10 +73,6 @@ export class ResumableStreamableHttpTransport implements Transport {
     return sent;
   }
 
-  private closedError(): ConnectionError {
-    return this.fatalError ?? new ConnectionError('the connection is closed', { kind: 'closed' });
-  }
-
   private async post(message: JSONRPCMessage): Promise<void> {
     if (this.state !== 'open') throw this.closedError();
     const m = message as { method?: string; id?: RequestId };
@@ -93,28 +80,26 @@ export class ResumableStreamableHttpTransport implements Transport {
     if (m.method === 'initialize') this.initializeId = m.id;
     const body = JSON.stringify(message);
     const abort = new AbortController();
-    let res: HttpResponse | undefined;
-    for (let attempt = 1; res === undefined; attempt++) {
-      try {
-        res = await this.http.request(this.url, {
-          method: 'POST',
-          headers: this.headers({ 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }),
-          body,
-          signal: AbortSignal.any([abort.signal, this.stopped.signal]),
-          headerTimeoutMs: requestTimeoutMs(this.o),
-        });
-      } catch (err) {
-        if (this.stopped.signal.aborted) throw this.closedError();
-        this.http.reset();
-        const e = new ConnectionError(`cannot reach ${this.url}: ${networkReason(err)}`, { kind: 'network', retryable: true, cause: err });
-        // Retry only what cannot run twice by accident: nothing reached the server, or not a request.
-        const limit = this.sessionId === undefined ? this.o.connectAttempts : this.o.backoff.maxAttempts;
-        if ((isRequest && !nothingSent(err)) || attempt >= limit) throw e;
-        const delay = backoffDelay(attempt, this.o.backoff);
-        this.o.log.warn(`${e.message}; retrying in ${(delay / 1000).toFixed(1)} s`);
-        if (!(await sleep(delay, this.stopped.signal))) throw this.closedError();
-      }
-    }
+    const postOnce = () =>
+      this.http.request(this.url, {
+        method: 'POST',
+        headers: this.headers({ 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }),
+        body,
+        signal: AbortSignal.any([abort.signal, this.stopped.signal]),
+        headerTimeoutMs: requestTimeoutMs(this.o),
+      });
+    // Network failures only: an HTTP error answer is dealt with below.
+    const res = await postWithRetries(postOnce, {
+      http: this.http,
+      isRequest,
+      // Until the session exists, this POST is the connection (start() opens nothing).
+      attempts: this.sessionId === undefined ? this.o.connectAttempts : this.o.backoff.maxAttempts,
+      backoff: this.o.backoff,
+      signal: this.stopped.signal,
+      closedError: () => this.closedError(),
+      failedTo: `cannot reach ${this.url}`,
+      log: this.o.log.warn,
+    });
     const sid = res.header('mcp-session-id');
     if (sid !== undefined && this.sessionId === undefined) this.sessionId = sid;
     if (res.status === 202) {
@@ -167,13 +152,8 @@ export class ResumableStreamableHttpTransport implements Transport {
     parser.onevent = (event) => {
       if (event.id !== undefined) stream.lastEventId = event.id;
       if (event.data === '') return; // priming event: only an id
-      let message: JSONRPCMessage;
-      try {
-        message = JSON.parse(event.data) as JSONRPCMessage;
-      } catch {
-        this.onerror?.(new Error('ignored an SSE event whose data is not JSON'));
-        return;
-      }
+      const message = this.parse(event.data, 'ignored an SSE event whose data is not JSON');
+      if (message === undefined) return;
       const r = message as { id?: RequestId; method?: string };
       if (stream.requestId !== undefined && r.method === undefined && r.id === stream.requestId) stream.answered = true;
       this.receive(message);
@@ -199,42 +179,38 @@ export class ResumableStreamableHttpTransport implements Transport {
       this.receive(localError(stream.requestId!, `the response stream broke (${why}) before the server sent an event id to resume from`));
       return;
     }
-    if (!isStandalone) this.o.onstatus({ type: 'dropped', reason: why });
-    let reason = why;
-    for (let attempt = 1; attempt <= this.o.backoff.maxAttempts; attempt++) {
-      const delay = backoffDelay(attempt, this.o.backoff);
-      if (!isStandalone) this.o.onstatus({ type: 'reconnecting', attempt, delayMs: delay, reason });
-      if (!(await sleep(delay, this.stopped.signal)) || this.state !== 'open') return;
-      const abort = new AbortController();
-      let res: HttpResponse;
-      try {
-        const extra: Record<string, string> = { Accept: 'text/event-stream' };
-        if (stream.lastEventId !== undefined) extra['Last-Event-ID'] = stream.lastEventId;
-        res = await this.get(extra, AbortSignal.any([abort.signal, this.stopped.signal]));
-      } catch (err) {
-        if (this.state !== 'open') return;
-        this.http.reset();
-        reason = networkReason(err);
-        continue;
-      }
-      if (res.status === 200 && (res.header('content-type') ?? '').includes('text/event-stream')) {
-        if (!isStandalone) this.o.onstatus({ type: 'resumed', attempts: attempt });
-        return this.readStream(res, stream, abort);
-      }
-      const text = await res.text().catch(() => '');
-      if (res.status === 405) {
-        // The server cannot resume streams: the answer to this request will never come.
-        if (!isStandalone) this.receive(localError(stream.requestId!, `the response stream broke (${why}) and the server does not support resuming it`));
-        return;
-      }
-      const e = httpFailure(
-        { status: res.status, header: res.header, body: text },
-        { url: String(this.url), hadToken: this.o.token !== undefined, resumingSession: res.status === 404 ? this.sessionId : undefined },
-      );
-      if (!e.retryable) return this.fail(e);
-      reason = e.message;
+    // The standalone stream carries no call: it is resumed quietly.
+    const onstatus = isStandalone ? () => {} : this.o.onstatus;
+    const outcome = await reconnectWithBackoff(() => this.reopen(stream), why, { backoff: this.o.backoff, onstatus }, this.stopped.signal);
+    if (outcome.type === 'resumed') return this.readStream(outcome.value.res, stream, outcome.value.abort);
+    if (outcome.type === 'stopped') return;
+    if (outcome.error.status === 405) {
+      // The server cannot resume streams: the answer to this request will never come.
+      if (!isStandalone) this.receive(localError(stream.requestId!, `the response stream broke (${why}) and the server does not support resuming it`));
+      return;
     }
-    this.fail(new ConnectionError(`connection lost and not back after ${this.o.backoff.maxAttempts} attempts (${reason})`, { kind: 'network' }));
+    this.fail(outcome.error);
+  }
+
+  /** One GET + Last-Event-ID for `stream`; a 405 fails with status 405 (the server cannot resume). */
+  private async reopen(stream: StreamState): Promise<{ res: HttpResponse; abort: AbortController }> {
+    const abort = new AbortController();
+    let res: HttpResponse;
+    try {
+      const extra: Record<string, string> = { Accept: 'text/event-stream' };
+      if (stream.lastEventId !== undefined) extra['Last-Event-ID'] = stream.lastEventId;
+      res = await this.get(extra, AbortSignal.any([abort.signal, this.stopped.signal]));
+    } catch (err) {
+      if (this.state === 'open') this.http.reset();
+      throw new ConnectionError(networkReason(err), { kind: 'network', retryable: true, cause: err });
+    }
+    if (res.status === 200 && (res.header('content-type') ?? '').includes('text/event-stream')) return { res, abort };
+    const text = await res.text().catch(() => '');
+    if (res.status === 405) throw new ConnectionError('the server does not support resuming streams', { kind: 'http', status: 405 });
+    throw httpFailure(
+      { status: res.status, header: res.header, body: text },
+      { url: String(this.url), hadToken: this.o.token !== undefined, resumingSession: res.status === 404 ? this.sessionId : undefined },
+    );
   }
 
   /** The session's standalone stream (server notifications not tied to a request). */
@@ -277,16 +253,7 @@ export class ResumableStreamableHttpTransport implements Transport {
     this.onclose?.();
   }
 
-  private fail(error: ConnectionError): void {
-    if (this.state !== 'open') return;
-    this.state = 'closing';
-    this.fatalError = error;
-    this.stopped.abort();
+  protected override teardown(): void {
     this.http.close();
-    setImmediate(() => {
-      this.state = 'closed';
-      this.onerror?.(error);
-      this.onclose?.();
-    });
   }
 }

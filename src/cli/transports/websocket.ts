@@ -12,40 +12,29 @@ import type { IncomingMessage } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionError, errorMessage } from '../errors.js';
-import { backoffDelay, sleep } from '../backoff.js';
-import { OrderedDelivery } from './ordered-delivery.js';
+import { ClientTransportBase } from './base.js';
+import { connectWithRetries, reconnectWithBackoff } from './reconnecting.js';
 import { httpFailure, networkReason } from './http-failure.js';
-import { authHeaders, resolveOptions, type ClientTransportOptions, type ResolvedOptions } from './options.js';
+import { authHeaders, type ClientTransportOptions } from './options.js';
 
-type State = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
-
-export class ResumableWebSocketTransport implements Transport {
+export class ResumableWebSocketTransport extends ClientTransportBase implements Transport {
   /**
    * The server's session id (from the 101 / the endpoint event). Deliberately not the SDK's
    * `Transport.sessionId`: the SDK Client skips initialize on a transport that already has one.
    */
   serverSessionId: string | undefined;
-  onmessage?: (message: JSONRPCMessage) => void;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  /** Why the transport gave up, when it did (the caller maps it to exit code 3). */
-  fatalError: ConnectionError | undefined;
 
   private readonly url: string;
-  private readonly o: ResolvedOptions;
   private ws: WebSocket | undefined;
   /** Frames received on this session, over all its connections: the Last-Event-ID of a resume. */
   private received = 0;
   private outbox: string[] = [];
-  private state: State = 'idle';
-  private readonly stopped = new AbortController();
   private alive = true;
   private heartbeat: NodeJS.Timeout | undefined;
-  private readonly delivery = new OrderedDelivery((m) => this.onmessage?.(m));
 
   constructor(url: string | URL, options: ClientTransportOptions = {}) {
+    super(options, 'idle');
     this.url = String(url);
-    this.o = resolveOptions(options);
   }
 
   /** Frames received so far (what a resume would send as Last-Event-ID). */
@@ -56,21 +45,12 @@ export class ResumableWebSocketTransport implements Transport {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error('ResumableWebSocketTransport already started');
     this.state = 'connecting';
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.open(undefined);
-        return;
-      } catch (err) {
-        const e = err instanceof ConnectionError ? err : new ConnectionError(errorMessage(err), { kind: 'network', cause: err });
-        if (!e.retryable || attempt >= this.o.connectAttempts || this.stopped.signal.aborted) {
-          this.state = 'closed';
-          this.fatalError = e;
-          throw e;
-        }
-        const delay = Math.max(e.retryAfterMs ?? 0, backoffDelay(attempt, this.o.backoff));
-        this.o.log.warn(`${e.message}; retrying in ${(delay / 1000).toFixed(1)} s`);
-        if (!(await sleep(delay, this.stopped.signal))) throw e;
-      }
+    try {
+      await connectWithRetries(() => this.open(undefined), this.o, this.stopped.signal);
+    } catch (err) {
+      this.state = 'closed';
+      this.fatalError = err as ConnectionError;
+      throw err;
     }
   }
 
@@ -85,7 +65,14 @@ export class ResumableWebSocketTransport implements Transport {
         headers['Mcp-Session-Id'] = resume.sessionId;
         headers['Last-Event-ID'] = String(resume.after);
       }
-      const ws = new WebSocket(this.url, 'mcp', { headers, handshakeTimeout: 15_000, perMessageDeflate: false });
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(this.url, 'mcp', { headers, handshakeTimeout: 15_000, perMessageDeflate: false });
+      } catch (err) {
+        // ws refuses the URL (e.g. a #fragment) or a header value: no retry can fix that.
+        reject(new ConnectionError(errorMessage(err), { kind: 'network', cause: err }));
+        return;
+      }
       let settled = false;
       let upgradeSession: string | undefined;
       const fail = (e: ConnectionError) => {
@@ -169,14 +156,8 @@ export class ResumableWebSocketTransport implements Transport {
       this.onerror?.(new Error('ignored a binary WebSocket frame (MCP uses text frames)'));
       return;
     }
-    let message: JSONRPCMessage;
-    try {
-      message = JSON.parse(data.toString()) as JSONRPCMessage;
-    } catch {
-      this.onerror?.(new Error('ignored a WebSocket frame that is not JSON'));
-      return;
-    }
-    this.delivery.push(message);
+    const message = this.parse(data.toString(), 'ignored a WebSocket frame that is not JSON');
+    if (message !== undefined) this.delivery.push(message);
   }
 
   private startHeartbeat(ws: WebSocket): void {
@@ -203,7 +184,7 @@ export class ResumableWebSocketTransport implements Transport {
   private onSocketClosed(code: number, reason: string): void {
     this.ws = undefined;
     this.stopHeartbeat();
-    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.ended) return;
     if (code === 1006) {
       void this.reconnect('connection dropped');
       return;
@@ -219,31 +200,13 @@ export class ResumableWebSocketTransport implements Transport {
       this.fail(new ConnectionError(`${why}, and the server gave no Mcp-Session-Id to resume with`, { kind: 'network' }));
       return;
     }
-    this.o.onstatus({ type: 'dropped', reason: why });
-    let reason = why;
-    for (let attempt = 1; attempt <= this.o.backoff.maxAttempts; attempt++) {
-      const delay = backoffDelay(attempt, this.o.backoff);
-      this.o.onstatus({ type: 'reconnecting', attempt, delayMs: delay, reason });
-      if (!(await sleep(delay, this.stopped.signal)) || this.state !== 'reconnecting') return;
-      try {
-        await this.open({ sessionId, after: this.received });
-        this.o.onstatus({ type: 'resumed', attempts: attempt });
-        return;
-      } catch (err) {
-        if (this.state !== 'reconnecting') return;
-        const e = err instanceof ConnectionError ? err : new ConnectionError(errorMessage(err), { kind: 'network', retryable: true });
-        if (!e.retryable) return this.fail(e);
-        reason = e.message;
-        if (e.retryAfterMs !== undefined && !(await sleep(e.retryAfterMs, this.stopped.signal))) return;
-      }
-    }
-    this.fail(new ConnectionError(`connection lost and not back after ${this.o.backoff.maxAttempts} attempts (${reason})`, { kind: 'network' }));
+    // open() adopts the socket (state 'open') as soon as it is up.
+    const outcome = await reconnectWithBackoff(() => this.open({ sessionId, after: this.received }), why, this.o, this.stopped.signal);
+    if (outcome.type === 'failed') this.fail(outcome.error);
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') {
-      throw this.fatalError ?? new ConnectionError('the connection is closed', { kind: 'closed' });
-    }
+    if (this.ended) throw this.closedError();
     const text = JSON.stringify(message);
     const ws = this.ws;
     if (this.state === 'open' && ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(text);
@@ -252,7 +215,7 @@ export class ResumableWebSocketTransport implements Transport {
 
   /** Close with 1000: the server ends the session (and aborts its calls). */
   async close(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.ended) return;
     this.state = 'closing';
     this.stopped.abort();
     this.stopHeartbeat();
@@ -278,20 +241,10 @@ export class ResumableWebSocketTransport implements Transport {
     this.onclose?.();
   }
 
-  /** Give up for good: report the error, then close (after what was already received is delivered). */
-  private fail(error: ConnectionError): void {
-    if (this.state === 'closing' || this.state === 'closed') return;
-    this.state = 'closing';
-    this.fatalError = error;
-    this.stopped.abort();
+  protected override teardown(): void {
     this.stopHeartbeat();
     this.ws?.terminate();
     this.ws = undefined;
-    setImmediate(() => {
-      this.state = 'closed';
-      this.onerror?.(error);
-      this.onclose?.();
-    });
   }
 }
 

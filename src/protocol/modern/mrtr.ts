@@ -6,7 +6,7 @@
 // -32602, never trusted.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Errors, RpcError } from '../../errors.js';
-import type { Principal } from '../../sessions/principal.js';
+import { principalKey, type Principal } from '../../sessions/principal.js';
 import { isObject } from './envelope.js';
 
 /** How long a requestState stays valid (a user answering a form takes a while). */
@@ -91,7 +91,7 @@ function bind(b: RequestBinding): Pick<StatePayload, 'm' | 't' | 'a' | 'p'> {
     m: b.method,
     t: b.target,
     a: createHash('sha256').update(canonicalJson(b.arguments ?? {})).digest('base64url'),
-    p: `${b.principal?.issuer ?? ''}\n${b.principal?.subject ?? ''}`,
+    p: principalKey(b.principal),
   };
 }
 

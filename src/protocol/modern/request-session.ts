@@ -63,6 +63,10 @@ export class InputRequired extends RpcError {
     super(Errors.INTERNAL_ERROR, 'Input required: the call ends here and runs again with the answers');
     this.name = 'InputRequired';
   }
+
+  override get endsAsPlanned(): boolean {
+    return true;
+  }
 }
 
 /** Turns the final response into what the 2026-07-28 wire carries (server.ts). */

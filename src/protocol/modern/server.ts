@@ -15,7 +15,7 @@ import type { OperationRunner } from '../../operations/runner.js';
 import type { ResourceRegistry } from '../../resources/registry.js';
 import type { ToolRegistry } from '../../tools/registry.js';
 import type { TransportKind } from '../../sessions/session.js';
-import { ANONYMOUS, type Principal } from '../../sessions/principal.js';
+import { ANONYMOUS, principalKey, type Principal } from '../../sessions/principal.js';
 import type { Dispatcher, ServerIdentity } from '../dispatcher.js';
 import { META_SERVER_INFO, MODERN_VERSIONS, SUPPORTED_VERSIONS, isObject, readEnvelope, unsupportedVersion, type Envelope } from './envelope.js';
 import { MRTR_METHODS, RequestStateCodec } from './mrtr.js';
@@ -65,10 +65,6 @@ export class ModernServer {
     this.outbox = options.outbox;
     this.codec = new RequestStateCodec(options.mrtrSecret ?? '');
     this.serverInfo = { name: host.identity.name, version: host.identity.version };
-    // A round that ended with an input-required result is a call that went as planned.
-    host.runner.hooks.add('onCallEnded', (op) => {
-      if (op.session instanceof RequestSession && op.session.inputRound !== undefined) op.outcome = 'ok';
-    });
   }
 
   /** Subscriptions open now. */
@@ -253,6 +249,3 @@ export class ModernServer {
   }
 }
 
-function principalKey(principal: Principal | undefined): string {
-  return `${principal?.issuer ?? ''}\n${principal?.subject ?? ''}`;
-}

@@ -13,8 +13,10 @@ import type { Redis } from 'ioredis';
 import type { ClusterView, NodeRegistry, NodeSnapshot } from '../types.js';
 import { retrying, type StoreLogger } from './connection.js';
 import { CLUSTER_KEY } from './keys.js';
+import { DEFAULTS } from '../../defaults.js';
 
-export const DEFAULT_CLUSTER_PUBLISH_MS = 250;
+/** The live tick: a node's snapshot changes no faster than the live resources read it. */
+export const DEFAULT_CLUSTER_PUBLISH_MS = DEFAULTS.LIVE_TICK_MS;
 
 export interface RedisClusterViewOptions {
   nodeId: string;

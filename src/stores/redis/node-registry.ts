@@ -18,9 +18,10 @@ import type { Redis } from 'ioredis';
 import type { NodeRegistry } from '../types.js';
 import { defineScript, retrying, type ScriptCall, type StoreLogger } from './connection.js';
 import { NODES_KEY, nodeKey } from './keys.js';
+import { DEFAULTS } from '../../defaults.js';
 
-export const DEFAULT_HEARTBEAT_MS = 1_000;
-export const DEFAULT_NODE_TTL_MS = 3_000;
+export const DEFAULT_HEARTBEAT_MS = DEFAULTS.NODE_HEARTBEAT_MS;
+export const DEFAULT_NODE_TTL_MS = DEFAULTS.NODE_TTL_MS;
 
 // KEYS[1] liveness key, KEYS[2] nodes set; ARGV[1] node id, ARGV[2] ttl ms.
 const HEARTBEAT = `

@@ -6,6 +6,7 @@
 // (connection.ts) frames and writes it.
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { CloseCode, Errors, RpcError } from '../../errors.js';
+import { toCloseFrame } from '../../protocol/render-error.js';
 import { errorResponse, parseMessage, type IncomingMessage } from '../../jsonrpc.js';
 import type { MessageRateLimiter, MessageVerdict } from '../../limits/message-rate-limiter.js';
 import { SESSION_STREAM } from '../../outbox/event-log.js';
@@ -144,8 +145,9 @@ export class WebSocketSessionTransport implements SessionBinding, Resumable {
   /** Over the message budget: requests get -32029 (other messages are dropped); persistent abuse → 1008. */
   private refuseOverLimit(connection: WebSocketConnection, text: string, verdict: Extract<MessageVerdict, { allowed: false }>): void {
     if (verdict.close) {
-      this.endOnClose = 'message rate limit exceeded repeatedly';
-      connection.close(Errors.RATE_LIMITED.close!, this.endOnClose);
+      const frame = toCloseFrame(new RpcError(Errors.RATE_LIMITED, 'message rate limit exceeded repeatedly'));
+      this.endOnClose = frame.reason;
+      connection.close(frame.code, frame.reason);
       return;
     }
     const parsed = parseMessage(text);
