@@ -5,7 +5,7 @@
 // outside this repository. Writes bench/results/<stamp>/{raw.jsonl,env.json,summary.md,run.log}.
 //
 // usage: npm run bench -- [--quick] [--rounds 3] [--metrics echo1,echo32,progress,idle]
-//          [--transport ws,sse,streamable] [--compare store,cluster,stateless] [--server-entry PATH]
+//          [--transport ws,sse,streamable] [--compare store,cluster,stateless] [--server-entry PATH] [--baseline-entry PATH]
 //          [--duration 8] [--warmup 2] [--count 100000] [--sessions 2000] [--settle 2]
 //          [--server-cpu 0] [--client-cpu 1] [--out DIR] [--no-build] [--no-anchor] [--extra-anchors raw-ws-cork]
 //          [--default-limits] [--server-env K=V,K=V] [--token T] [--force-compare] [--wait-quiet S]
@@ -73,6 +73,7 @@ try {
 }
 cfg.root = ROOT;
 cfg.serverEntry = resolve(ROOT, cfg.serverEntry ?? SERVER_ENTRY);
+if (cfg.baselineEntry !== undefined) cfg.baselineEntry = resolve(ROOT, cfg.baselineEntry);
 const ourEnvBase = { ...BENCH_AUTH, ...(cfg.defaultLimits ? {} : BENCH_LIMITS), ...cfg.serverEnv };
 cfg.ourEnv = (port) => ({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', HEARTBEAT_INTERVAL_MS: '30000', ...ourEnvBase });
 
@@ -103,6 +104,7 @@ const env = {
   quick: cfg.quick, wait_quiet: cfg.waitQuiet, rounds: cfg.rounds, duration: cfg.duration, warmup: cfg.warmup, count: cfg.count, sessions: cfg.sessions, settle: cfg.settle,
   metrics: cfg.metrics, transports: cfg.transports, groups: cfg.groups, extra_anchors: cfg.extraAnchors,
   server_entry: cfg.serverEntry.startsWith(ROOT) ? cfg.serverEntry.slice(ROOT.length + 1) : cfg.serverEntry,
+  baseline_entry: cfg.baselineEntry,
   our_server_env: ourEnvBase,
   compare: Object.fromEntries(cfg.transports.map((t) => [t, TRANSPORTS[t].anchor])),
   targets: Object.fromEntries(cfg.transports.map((t) => [t, TRANSPORTS[t].target])),

@@ -45,7 +45,8 @@ export function settings(a, { TRANSPORTS, ANCHORS }) {
     clientCpu: String(a['client-cpu'] ?? 1),
     metrics: list(a.metrics, METRICS.join(',')),
     transports: list(a.transport, Object.keys(TRANSPORTS).join(',')),
-    groups: a.compare === undefined ? ['anchors'] : list(a.compare, ''),
+    // Everything by default (a group the machine cannot run is skipped, saying why); --compare picks.
+    groups: a.compare === undefined ? GROUPS : list(a.compare, ''),
     forceCompare: a['force-compare'] === true,
     extraAnchors: list(a['extra-anchors'], ''),
     anchor: a.anchor !== false,
@@ -54,6 +55,7 @@ export function settings(a, { TRANSPORTS, ANCHORS }) {
     token: a.token,
     out: a.out,
     serverEntry: a['server-entry'],
+    baselineEntry: a['baseline-entry'],
     serverEnv: Object.fromEntries(list(a['server-env'], '').map((kv) => {
       const i = kv.indexOf('=');
       if (i <= 0) throw new Error(`--server-env wants K=V, got ${kv}`);

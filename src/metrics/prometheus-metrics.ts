@@ -7,7 +7,8 @@
 // Process metrics are our own small set instead of prom-client's collectDefaultMetrics, which on every
 // scrape lists /proc/self/fd and every active handle: one entry per open socket.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { PlainHistogram, type HistogramSeries } from './plain-histogram.js';
 import type { OperationRunner } from '../operations/runner.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import { TRANSPORT_KINDS } from '../sessions/session.js';
@@ -77,26 +78,34 @@ export function createServerMetrics({ sessions, runner, telemetry }: MetricsSour
   new Gauge({ name: 'realtime_mcp_calls_running', help: help('realtime_mcp_calls_running'), registers, collect() { this.set(runner.running); } });
   new Gauge({ name: 'realtime_mcp_calls_queued', help: help('realtime_mcp_calls_queued'), registers, collect() { this.set(runner.queued); } });
 
-  // Per call: a child per tool (and per tool and outcome), looked up once.
-  const toolCalls = new Counter({ name: 'realtime_mcp_tool_calls_total', help: help('realtime_mcp_tool_calls_total'), labelNames: ['tool'], registers });
-  const durations = new Histogram({ name: 'realtime_mcp_tool_call_duration_seconds', help: help('realtime_mcp_tool_call_duration_seconds'), labelNames: ['tool', 'outcome'], buckets: CALL_SECONDS, registers });
-  const waits = new Histogram({ name: 'realtime_mcp_queue_wait_seconds', help: help('realtime_mcp_queue_wait_seconds'), buckets: WAIT_SECONDS, registers });
-  const admitted = new Map<string, { inc(): void }>();
-  const ended = new Map<string, { observe(v: number): void }>();
+  // Per call: plain numbers and histogram series looked up once per tool (and outcome) and kept;
+  // prom-client's own observe()/inc() would hash the labels on every call.
+  const admitted = new Map<string, { n: number }>();
+  new Counter({
+    name: 'realtime_mcp_tool_calls_total', help: help('realtime_mcp_tool_calls_total'), labelNames: ['tool'], registers,
+    collect() {
+      this.reset();
+      for (const [tool, c] of admitted) this.inc({ tool }, c.n);
+    },
+  });
+  const durations = new PlainHistogram('realtime_mcp_tool_call_duration_seconds', help('realtime_mcp_tool_call_duration_seconds'), CALL_SECONDS, registry);
+  const waits = new PlainHistogram('realtime_mcp_queue_wait_seconds', help('realtime_mcp_queue_wait_seconds'), WAIT_SECONDS, registry).seriesFor();
+  const ended = new Map<string, Map<string, HistogramSeries>>();
   runner.hooks.add('onCallAdmitted', (op) => {
     const tool = op.tool.definition.name;
-    let child = admitted.get(tool);
-    if (child === undefined) admitted.set(tool, (child = toolCalls.labels({ tool })));
-    child.inc();
+    let c = admitted.get(tool);
+    if (c === undefined) admitted.set(tool, (c = { n: 0 }));
+    c.n++;
   });
   runner.hooks.add('onCallStarted', (op) => waits.observe((op.startedAt - op.admittedAt) / 1000));
   runner.hooks.add('onCallEnded', (op) => {
     const tool = op.tool.definition.name;
     const outcome = op.outcome ?? 'ok';
-    const key = `${tool}\n${outcome}`;
-    let child = ended.get(key);
-    if (child === undefined) ended.set(key, (child = durations.labels({ tool, outcome })));
-    child.observe(((op.endedAt ?? performance.now()) - op.startedAt) / 1000);
+    let byOutcome = ended.get(tool);
+    if (byOutcome === undefined) ended.set(tool, (byOutcome = new Map()));
+    let series = byOutcome.get(outcome);
+    if (series === undefined) byOutcome.set(outcome, (series = durations.seriesFor({ tool, outcome })));
+    series.observe(((op.endedAt ?? performance.now()) - op.startedAt) / 1000);
   });
 
   // Traffic, from plain counters.

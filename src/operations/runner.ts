@@ -323,7 +323,8 @@ function isThenable(value: unknown): value is PromiseLike<ToolResult> {
 /** The result with its JSON text made now (OutMessage.text), or a -32603 answer when JSON cannot encode it. */
 function serialized(response: OutMessage): OutMessage {
   try {
-    return { ...response, text: JSON.stringify(response.body) };
+    response.text = JSON.stringify(response.body); // the message is this call's own: no copy needed
+    return response;
   } catch (err) {
     const why = `Internal error: the result could not be serialized as JSON (${(err as Error).message})`;
     return errorMessage(errorResponse(response.requestId!, Errors.INTERNAL_ERROR.rpc, why));

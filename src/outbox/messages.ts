@@ -17,8 +17,8 @@ export interface OutMessage {
   readonly requestId: RequestId | undefined;
   /** The JSON-RPC message, exactly as it goes on the wire. */
   readonly body: object;
-  /** `body` as JSON text, when whoever built the message serialized it already (the runner does, for results). */
-  readonly text?: string;
+  /** `body` as JSON text, when whoever built the message serialized it already (the runner does, once, for results). */
+  text?: string;
 }
 
 export interface ProgressParams {

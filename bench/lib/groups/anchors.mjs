@@ -1,6 +1,8 @@
 // The default comparison: our server on each transport against that transport's anchor (and any
 // --extra-anchors), interleaved. Busy metrics (echo1, echo32, progress) share one server process; idle
 // gets a fresh one started with --expose-gc. Who goes first alternates between rounds.
+// `--baseline-entry PATH` adds another build of our server (e.g. a worktree at an earlier commit) as one
+// more column, `<target>@baseline`, measured in the same rounds: before/after without the machine's drift.
 import { startAnchor, startOurs } from '../servers.mjs';
 import { urlFor } from '../measure.mjs';
 
@@ -11,6 +13,7 @@ export function anchorsGroup(cfg, { TRANSPORTS, ANCHORS }) {
     const anchors = [...(cfg.anchor ? [T.anchor] : []), ...cfg.extraAnchors.filter((a) => ANCHORS[a].transport === t && a !== T.anchor)];
     return [
       { name: T.target, ours: true, start: (gc) => startOurs(cfg, { name: T.target, gc }) },
+      ...(cfg.baselineEntry ? [{ name: `${T.target}@baseline`, ours: false, start: (gc) => startOurs({ ...cfg, serverEntry: cfg.baselineEntry }, { name: `${T.target}@baseline`, gc }) }] : []),
       ...anchors.map((a) => ({ name: a, ours: false, start: (gc) => startAnchor(cfg, a, ANCHORS[a], { gc }) })),
     ];
   };
