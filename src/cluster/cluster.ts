@@ -83,8 +83,11 @@ export class Cluster {
   private readonly parked = new Map<string, { messages: OutMessage[]; since: number }>();
   /** Sessions another node ended (it deleted the record and told everyone): only the local copy ends. */
   private readonly endedElsewhere = new Set<string>();
-  /** Call records waiting to be written (per session), flushed once per tick. */
-  private readonly pendingCalls = new Map<string, Map<RequestId, CallRecord | undefined>>();
+  /**
+   * Calls whose record is to be written (per session), flushed once per tick: the operation (its record
+   * is made at the flush, with its progress then), or null for a call that ended and whose record goes.
+   */
+  private readonly pendingCalls = new Map<string, Map<RequestId, Operation | null>>();
   private callFlushScheduled = false;
   private progressTimer: NodeJS.Timeout | undefined;
   private replicaTimer: NodeJS.Timeout | undefined;
@@ -102,8 +105,8 @@ export class Cluster {
     await this.stores.bus.listen((m) => this.onBus(m));
     if (!this.enabled) return;
     const { runner } = this.host;
-    runner.hooks.add('onCallAdmitted', (op) => this.recordCall(op, callRecord(op, this.node)));
-    runner.hooks.add('onCallEnded', (op) => this.recordCall(op, undefined));
+    runner.hooks.add('onCallAdmitted', (op) => this.recordCall(op));
+    runner.hooks.add('onCallEnded', (op) => this.recordCallEnded(op));
     this.progressTimer = setInterval(() => this.recordProgress(), PROGRESS_RECORD_MS);
     this.progressTimer.unref();
     this.replicaTimer = setInterval(() => this.dropIdleReplicas(), REPLICA_IDLE_MS / 4);
@@ -388,10 +391,30 @@ export class Cluster {
     return newest;
   }
 
-  private recordCall(op: Operation, record: CallRecord | undefined): void {
+  /** Write the call's record (its node, tool and progress) at the next flush. */
+  private recordCall(op: Operation): void {
     let calls = this.pendingCalls.get(op.session.id);
     if (calls === undefined) this.pendingCalls.set(op.session.id, (calls = new Map()));
-    calls.set(op.requestId, record);
+    // A record of an earlier call with this id is still to be deleted: this one's replaces it, so its end must be written.
+    if (calls.get(op.requestId) === null) op.recordedInStore = true;
+    calls.set(op.requestId, op);
+    this.scheduleCallFlush();
+  }
+
+  private recordCallEnded(op: Operation): void {
+    const calls = this.pendingCalls.get(op.session.id);
+    if (!op.recordedInStore) {
+      // It ended before its record left this node (a call shorter than a tick, such as echo): nothing
+      // to write and nothing to undo, so most short calls cost Redis nothing.
+      if (calls?.get(op.requestId) === op) calls.delete(op.requestId);
+      return;
+    }
+    if (calls === undefined) this.pendingCalls.set(op.session.id, new Map([[op.requestId, null]]));
+    else calls.set(op.requestId, null);
+    this.scheduleCallFlush();
+  }
+
+  private scheduleCallFlush(): void {
     if (this.callFlushScheduled) return;
     this.callFlushScheduled = true;
     process.nextTick(() => this.flushCalls());
@@ -399,7 +422,19 @@ export class Cluster {
 
   private flushCalls(): void {
     this.callFlushScheduled = false;
-    for (const [sessionId, calls] of this.pendingCalls) this.stores.sessions.recordCalls(sessionId, calls);
+    for (const [sessionId, calls] of this.pendingCalls) {
+      if (calls.size === 0) continue;
+      const records = new Map<RequestId, CallRecord | undefined>();
+      for (const [requestId, op] of calls) {
+        if (op === null) {
+          records.set(requestId, undefined);
+        } else {
+          op.recordedInStore = true;
+          records.set(requestId, callRecord(op, this.node));
+        }
+      }
+      this.stores.sessions.recordCalls(sessionId, records);
+    }
     this.pendingCalls.clear();
   }
 
@@ -408,7 +443,7 @@ export class Cluster {
     for (const op of this.host.runner.all()) {
       if (op.state !== 'running' || op.lastProgress === op.recordedProgress) continue;
       op.recordedProgress = op.lastProgress;
-      this.recordCall(op, callRecord(op, this.node));
+      this.recordCall(op);
     }
   }
 

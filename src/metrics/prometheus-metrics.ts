@@ -1,7 +1,7 @@
 // The Prometheus metrics of one server (one prom-client Registry per McpCore, never the global one, so
 // several servers in one process do not mix). Nothing here runs per message: traffic is counted in plain
-// numbers (telemetry.ts) and read when scraped; per-call figures (durations, queue waits) are observed
-// once per call with label children looked up once per tool. A scrape costs the same with 5 or 5,000
+// numbers (telemetry.ts) and read when scraped; per-call figures (counts, durations, queue waits) go into
+// plain numbers and PlainHistogram series kept per tool and outcome. A scrape costs the same with 5 or 5,000
 // sessions: session counts are kept as sessions come and go.
 //
 // Process metrics are our own small set instead of prom-client's collectDefaultMetrics, which on every

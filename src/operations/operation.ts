@@ -63,6 +63,8 @@ export class Operation implements ToolContext {
   lastTotal: number | undefined;
   /** The progress last written to the shared store (scale-out), to write only changes. */
   recordedProgress: number | undefined;
+  /** Its record was handed to the shared store (scale-out): its end must be written there too. */
+  recordedInStore = false;
   /** Content sent with `stream()`, to be put before the handler's own content in the result. */
   streamed: ContentBlock[] | undefined;
   /** The timeout timer, only for calls that have a timeout. */

@@ -55,6 +55,12 @@ export interface EventLog {
    * pending, keep what is stored. A shared log keeps its data; an in-memory one has nothing to keep.
    */
   release?(): void;
+  /**
+   * `stream` (a request's own stream) got its response: nothing more will be appended to it. A log may
+   * forget the stream's number once its events have left the log, so that a long session's thousands
+   * of request streams do not each leave an entry behind.
+   */
+  complete?(stream: string): void;
   /** Forget everything (the session ended, for every node). */
   close(): void;
 }

@@ -62,6 +62,20 @@ export class MemoryEventLog implements EventLog {
     return this.seqByStream.get(stream) ?? 0;
   }
 
+  /**
+   * Forget the stream's number: nothing more is appended to it, and a replay finds its events in the ring
+   * by name. Kept while its response waits undelivered, since a resume may still report that one lost
+   * (and the report is numbered after it).
+   */
+  complete(stream: string): void {
+    if (this.size > 0) {
+      const newest = (this.head + this.size - 1) % this.maxEvents;
+      if (this.streams![newest] === stream && this.pending![newest] !== undefined) return;
+    }
+    if (this.lost.some((l) => l.stream === stream)) return;
+    this.seqByStream.delete(stream);
+  }
+
   replay(stream: string, afterSeq: number): ReplayResult {
     const events: ReplayResult['events'] = [];
     const capacity = this.maxEvents;

@@ -350,6 +350,7 @@ export class Outbox {
   /** A request stream's response was recorded: the stream is complete. */
   private completeRequestStream(stream: string, requestId: RequestId, attached: Attached | undefined): void {
     this.requestStreams.delete(requestId);
+    this.log.complete?.(stream);
     if (attached !== undefined && attached.waiting === undefined) {
       this.sinks.delete(stream);
       attached.pressure.stop();

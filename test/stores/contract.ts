@@ -360,6 +360,25 @@ export function defineStoreContract(name: string, makeStores: () => Promise<Stor
           log.close();
         }));
 
+      test('a completed request stream is forgotten but still replayed; one whose response waits undelivered keeps its number', () =>
+        withNode(async (s) => {
+          const log = s.eventLogs.create(randomUUID());
+          // Thousands of requests in one session: each stream's number goes once it got its response.
+          for (let i = 1; i <= 5_000; i++) {
+            log.append(`r${i}`, m(i));
+            log.append(`r${i}`, `{"result":${i}}`);
+            log.complete!(`r${i}`);
+          }
+          await tick(); // a log that batches writes forgets a stream once its batch has left
+          for (const i of [1, 2_500, 5_000]) assert.equal(log.lastSeq(`r${i}`), 0, `stream r${i} forgotten`);
+          // Its events are still there for a client that resumes it (from the log, by name).
+          assert.deepEqual(await log.replay('r5000', 1), { events: [{ seq: 2, text: '{"result":5000}' }], lostResponses: [] });
+          log.append('u', '{"result":"u"}', 'call-u');
+          log.complete!('u');
+          assert.equal(log.lastSeq('u'), 1, 'an undelivered response keeps its stream numbered');
+          log.close();
+        }));
+
       test('a kept undelivered response is replayed, not reported lost', () =>
         withNode(async (s) => {
           const log = s.eventLogs.create(randomUUID());

@@ -155,6 +155,8 @@ interface StreamState {
   writer: boolean;
   /** `seq` was raised by advance() and not written yet (a batch with no events carries it). */
   seqPending: boolean;
+  /** A request stream that got its response: forgotten here once its batch has left (see complete()). */
+  completed: boolean;
 }
 
 interface Batch {
@@ -272,6 +274,19 @@ export class RedisEventLog implements EventLog {
     return this.streams.get(stream)?.seq ?? 0;
   }
 
+  /**
+   * A request stream got its response. Its state here goes once its events are on their way to Redis
+   * (a replay then reads them there), so a long session does not keep one entry per request it ever
+   * served, nor walk them all on every flush. Kept while a response on it waits undelivered: a local
+   * replay settles those.
+   */
+  complete(stream: string): void {
+    const st = this.streams.get(stream);
+    if (st === undefined || st.hadUndelivered) return;
+    if (st.pending.length === 0 && st.pendingUndelivered === undefined && !st.seqPending) this.streams.delete(stream);
+    else st.completed = true;
+  }
+
   advance(stream: string, seq: number): void {
     const st = this.streams.get(stream) ?? this.addStream(stream);
     // Pending events are numbered from pendingFirst on, one after the other: a gap cannot go in a batch.
@@ -368,6 +383,7 @@ export class RedisEventLog implements EventLog {
     for (const st of this.streams.values()) {
       if (st.pending.length === 0 && st.pendingUndelivered === undefined && !st.seqPending) continue;
       batches.push(this.takeBatch(st));
+      if (st.completed && !st.hadUndelivered) this.streams.delete(st.name); // the batch carries what it had
     }
     if (batches.length === 0) return;
     this.shared.scheduler.writing.add(this);
@@ -382,7 +398,7 @@ export class RedisEventLog implements EventLog {
   }
 
   private addStream(name: string): StreamState {
-    const st: StreamState = { name, seq: 0, pending: [], pendingFirst: 0, pendingBytes: 0, pendingUndelivered: undefined, hadUndelivered: false, writer: false, seqPending: false };
+    const st: StreamState = { name, seq: 0, pending: [], pendingFirst: 0, pendingBytes: 0, pendingUndelivered: undefined, hadUndelivered: false, writer: false, seqPending: false, completed: false };
     this.streams.set(name, st);
     return st;
   }
