@@ -6,13 +6,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from './helpers/server.js';
 import { defineTransportSuite, watchAbortTool } from './helpers/transport-suite.js';
 import { openSse } from './helpers/sse-client.js';
 import { waitUntil } from './helpers/wait.js';
+import { freePort } from './helpers/free-port.js';
 
 const nginxMissing = spawnSync('nginx', ['-v']).error !== undefined;
 
@@ -84,17 +84,6 @@ function renderConfig(conf: string, listenPort: number, upstreamPort: number): s
   assert.match(conf, listen, 'deploy/nginx.conf: `listen 80;` line not found');
   assert.match(conf, upstream, 'deploy/nginx.conf: upstream `server 127.0.0.1:8080;` line not found');
   return conf.replace(listen, `$1listen 127.0.0.1:${listenPort};`).replace(upstream, `$1server 127.0.0.1:${upstreamPort};`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForHealth(url: string, log: () => string): Promise<void> {

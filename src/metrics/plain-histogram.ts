@@ -52,7 +52,7 @@ export class PlainHistogram {
     registry.registerMetric(this as never);
   }
 
-  /** The series of `labels`, created on first use: keep it, and observe on it. */
+  /** A new series for `labels`: make one per label set, keep it, and observe on it. */
   seriesFor(labels: Labels = {}): HistogramSeries {
     const s = new HistogramSeries(labels, this.bounds);
     this.series.push(s);

@@ -12,12 +12,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer, type ChildServer } from './child-server.js';
 import { redisServerMissing, startRedisServer, type RedisServer } from './redis-server.js';
 import { hsToken, randomSecret } from './tokens.js';
+import { freePorts } from './free-port.js';
 
 export const nginxMissing = spawnSync('nginx', ['-v']).error !== undefined;
 export { redisServerMissing };
@@ -234,18 +234,6 @@ async function waitForHttp(url: string, log: () => string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`nothing answered 200 at ${url}: ${log()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** `n` distinct free loopback ports (all held open until every one is found). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /** Polls `check` until it returns a value other than undefined/false (or throws past the deadline). */

@@ -6,13 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createRedisStores, type RedisStores, type RedisStoresOptions } from '../../src/stores/redis/index.js';
 import { decodeEvents } from '../../src/stores/redis/event-log.js';
 import type { SessionRecord, Stores } from '../../src/stores/types.js';
 import { redisServerMissing, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { defineStoreContract, eventually } from './contract.js';
+import { freePort } from '../helpers/free-port.js';
 
 const MAX_EVENTS = 20;
 const HEARTBEAT_MS = 100;
@@ -364,17 +364,6 @@ function m(i: number): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export type { Stores };
