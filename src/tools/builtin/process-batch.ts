@@ -7,7 +7,7 @@ const MAX_ITEMS = 10_000_000;
 
 /**
  * `process_batch { count, delayMs = 0, failAt? }`: works through `count` synthetic items, one progress
- * notification per item. The contract of shared/mcpbench, and a demo of progress and cancellation.
+ * notification per item. The load generator's and anchors' contract (bench/), and a demo of progress and cancellation.
  */
 export const processBatchTool = defineTool({
   name: 'process_batch',
