@@ -5,6 +5,12 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { DEFAULTS } from '../defaults.js';
 import type { EventLog, EventLogFactory, ReplayResult } from './event-log.js';
 
+/**
+ * Slots of the first allocation of each ring array. `[]` grows to 17 slots at the first store, four
+ * times over, for a session that may only ever log its initialize result: ~450 B per idle session.
+ */
+const FIRST_SLOTS = 4;
+
 export interface MemoryEventLogOptions {
   /** Most events kept (EVENT_BUFFER_EVENTS); 0 keeps none (numbers still count). */
   maxEvents?: number;
@@ -48,10 +54,10 @@ export class MemoryEventLog implements EventLog {
     }
     if (this.size === capacity) this.evictOldest();
     const slot = (this.head + this.size) % capacity;
-    (this.streams ??= [])[slot] = stream;
-    (this.seqs ??= [])[slot] = seq;
-    (this.texts ??= [])[slot] = text;
-    (this.pending ??= [])[slot] = undeliveredResponse;
+    (this.streams ??= new Array(FIRST_SLOTS))[slot] = stream;
+    (this.seqs ??= new Array(FIRST_SLOTS))[slot] = seq;
+    (this.texts ??= new Array(FIRST_SLOTS))[slot] = text;
+    (this.pending ??= new Array(FIRST_SLOTS))[slot] = undeliveredResponse;
     this.size++;
     this.bytes += text.length;
     while (this.bytes > this.maxBytes && this.size > 1) this.evictOldest();
