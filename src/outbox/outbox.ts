@@ -48,10 +48,13 @@ export class Outbox {
   private readonly pressureOptions: BackpressureOptions;
   private readonly loggerName: string;
   private readonly sinks = new Map<string, Attached>();
-  /** Request streams (Streamable HTTP POSTs) by the request they carry, until its response. */
-  private readonly requestStreams = new Map<RequestId, string>();
+  /**
+   * Request streams (Streamable HTTP POSTs) by the request they carry, until its response. Made on first
+   * use, like `completed`: a WebSocket or SSE session never needs either (two empty Maps per session).
+   */
+  private requestStreams: Map<RequestId, string> | undefined;
   /** Request streams whose response was recorded while no sink was attached. */
-  private readonly completed = new Set<string>();
+  private completed: Set<string> | undefined;
   private readonly barrier: OrderingBarrier;
   /** The newest sequence number of the session stream written to a sink (a fresh one starts after it). */
   private sessionDelivered = 0;
@@ -113,7 +116,7 @@ export class Outbox {
    */
   openRequestStream(requestId: RequestId): string {
     const stream = `${this.streamPrefix}${++this.nextStream}`;
-    this.requestStreams.set(requestId, stream);
+    (this.requestStreams ??= new Map()).set(requestId, stream);
     return stream;
   }
 
@@ -139,7 +142,7 @@ export class Outbox {
    * its stream is complete all the same, so its POST ends and its id may be used again.
    */
   endRequestStream(requestId: RequestId): void {
-    const stream = this.requestStreams.get(requestId);
+    const stream = this.requestStreams?.get(requestId);
     if (stream !== undefined) this.completeRequestStream(stream, requestId, this.sinks.get(stream));
   }
 
@@ -189,7 +192,7 @@ export class Outbox {
 
   /** True when `requestId` still has a stream of its own. */
   hasRequestStream(requestId: RequestId): boolean {
-    return this.requestStreams.has(requestId);
+    return this.requestStreams?.has(requestId) ?? false;
   }
 
   /** The newest sequence number on `stream` (for an event id meaning "everything so far"). */
@@ -219,7 +222,7 @@ export class Outbox {
       previous.sink.end();
     }
     // A request stream that is neither open nor waiting for its reader: replay what is left, then end it.
-    if (stream !== SESSION_STREAM && !this.completed.has(stream) && !this.isOpenRequestStream(stream)) this.markCompleted(stream);
+    if (stream !== SESSION_STREAM && !this.completed?.has(stream) && !this.isOpenRequestStream(stream)) this.markCompleted(stream);
     const attached: Attached = {
       sink,
       pressure: new SinkPressure(sink, this.pressureOptions, (p) => this.caughtUp(stream, p), this.counters),
@@ -230,7 +233,7 @@ export class Outbox {
     // Nothing to replay: a new stream, or one this node knows is up to date. (A stream another node wrote
     // has no number here: its log is read.)
     const last = this.log.lastSeq(stream);
-    if (from >= last && (last > 0 || from === 0) && !this.completed.has(stream)) return;
+    if (from >= last && (last > 0 || from === 0) && !this.completed?.has(stream)) return;
     const replay = this.log.replay(stream, from);
     if (!(replay instanceof Promise)) return this.finishReplay(stream, attached, from, replay);
     attached.waiting = [];
@@ -291,8 +294,8 @@ export class Outbox {
     this.closed = true;
     for (const attached of this.sinks.values()) attached.pressure.stop();
     this.sinks.clear();
-    this.requestStreams.clear();
-    this.completed.clear();
+    this.requestStreams = undefined;
+    this.completed = undefined;
     if (forget) this.log.close();
     else this.log.release?.();
   }
@@ -312,7 +315,7 @@ export class Outbox {
   }
 
   private streamOf(message: OutMessage): string {
-    if (message.requestId === undefined || this.requestStreams.size === 0) return SESSION_STREAM;
+    if (message.requestId === undefined || this.requestStreams === undefined || this.requestStreams.size === 0) return SESSION_STREAM;
     return this.requestStreams.get(message.requestId) ?? SESSION_STREAM;
   }
 
@@ -349,7 +352,7 @@ export class Outbox {
 
   /** A request stream's response was recorded: the stream is complete. */
   private completeRequestStream(stream: string, requestId: RequestId, attached: Attached | undefined): void {
-    this.requestStreams.delete(requestId);
+    this.requestStreams?.delete(requestId);
     this.log.complete?.(stream);
     if (attached !== undefined && attached.waiting === undefined) {
       this.sinks.delete(stream);
@@ -362,12 +365,13 @@ export class Outbox {
   }
 
   private markCompleted(stream: string): void {
-    this.completed.add(stream);
-    if (this.completed.size > MAX_COMPLETED_STREAMS) this.completed.delete(this.completed.values().next().value!);
+    const completed = (this.completed ??= new Set());
+    completed.add(stream);
+    if (completed.size > MAX_COMPLETED_STREAMS) completed.delete(completed.values().next().value!);
   }
 
   private isOpenRequestStream(stream: string): boolean {
-    for (const s of this.requestStreams.values()) if (s === stream) return true;
+    for (const s of this.requestStreams?.values() ?? []) if (s === stream) return true;
     return false;
   }
 
@@ -387,7 +391,7 @@ export class Outbox {
       this.emit(stream, attached, errorMessage(errorResponse(id, Errors.RESULT_LOST.rpc,
         'The result of this request was lost: more messages were sent while you were away than the server keeps (EVENT_BUFFER_EVENTS / EVENT_BUFFER_BYTES)')));
     }
-    if (this.completed.delete(stream) && this.sinks.get(stream) === attached) {
+    if (this.completed?.delete(stream) && this.sinks.get(stream) === attached) {
       this.sinks.delete(stream);
       attached.pressure.stop();
       attached.sink.end();
