@@ -50,7 +50,7 @@ export class Outbox {
   private readonly sinks = new Map<string, Attached>();
   /**
    * Request streams (Streamable HTTP POSTs) by the request they carry, until its response. Made on first
-   * use, like `completed`: a WebSocket or SSE session never needs either (two empty Maps per session).
+   * use, like `completed`: a WebSocket or SSE session never needs either (an empty Map and Set each).
    */
   private requestStreams: Map<RequestId, string> | undefined;
   /** Request streams whose response was recorded while no sink was attached. */
