@@ -46,15 +46,7 @@ test('2026-07-28: arguments nested 20,000 deep to a tool that asks the client ge
 test('WebSocket: requests pipelined right behind session/resume are answered, after the resume', async (t) => {
   const server = await startServer();
   t.after(() => server.close());
-  const first = new WebSocket(server.wsUrl, 'mcp');
-  // 'open' follows 'upgrade' in the same tick: wait for both together.
-  let sessionId = '';
-  first.on('upgrade', (r) => { sessionId = r.headers['mcp-session-id'] as string; });
-  await new Promise((r) => first.on('open', r));
-  first.terminate();
-  await waitUntil(() => server.app.mcp.sessions.get(sessionId)?.detached === true, 'the session to wait for its client');
-  const second = new WebSocket(server.wsUrl, 'mcp');
-  await new Promise((r) => second.on('open', r));
+  const { sessionId, second } = await detachedSessionAndNewSocket(server.wsUrl, server.app.mcp.sessions);
   const answers: unknown[] = [];
   second.on('message', (d) => answers.push(JSON.parse(d.toString()).id));
   // One write: resume, then two requests that must not be lost while the handover is decided.
@@ -158,14 +150,7 @@ test('Streamable HTTP: a DELETE in the same turn as a tools/call POST of that se
 test('WebSocket: a flood pipelined behind session/resume is cut off with 1008 instead of being queued', async (t) => {
   const server = await startServer();
   t.after(() => server.close());
-  const first = new WebSocket(server.wsUrl, 'mcp');
-  let sessionId = '';
-  first.on('upgrade', (r) => { sessionId = r.headers['mcp-session-id'] as string; });
-  await new Promise((r) => first.on('open', r));
-  first.terminate();
-  await waitUntil(() => server.app.mcp.sessions.get(sessionId)?.detached === true, 'the session to wait for its client');
-  const second = new WebSocket(server.wsUrl, 'mcp');
-  await new Promise((r) => second.on('open', r));
+  const { sessionId, second } = await detachedSessionAndNewSocket(server.wsUrl, server.app.mcp.sessions);
   const closed = new Promise<number>((resolve) => second.on('close', (code) => resolve(code)));
   const frames = [JSON.stringify({ jsonrpc: '2.0', id: 'r', method: 'session/resume', params: { sessionId, lastEventId: 0 } })];
   for (let i = 0; i < 2_000; i++) frames.push(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'ping' }));
@@ -196,3 +181,20 @@ test('2026-07-28 over WebSocket: subscriptions of a connection taken over by ses
   ws.close();
   taker.close();
 });
+
+/**
+ * A WebSocket session whose connection dropped (detached, waiting to be resumed), and a second socket
+ * open on the server, not yet resuming it.
+ */
+async function detachedSessionAndNewSocket(wsUrl: string, sessions: { get(id: string): { detached: boolean } | undefined }): Promise<{ sessionId: string; second: WebSocket }> {
+  const first = new WebSocket(wsUrl, 'mcp');
+  // 'open' follows 'upgrade' in the same tick: wait for both together.
+  let sessionId = '';
+  first.on('upgrade', (r) => { sessionId = r.headers['mcp-session-id'] as string; });
+  await new Promise((r) => first.on('open', r));
+  first.terminate();
+  await waitUntil(() => sessions.get(sessionId)?.detached === true, 'the session to wait for its client');
+  const second = new WebSocket(wsUrl, 'mcp');
+  await new Promise((r) => second.on('open', r));
+  return { sessionId, second };
+}
