@@ -331,6 +331,13 @@ export class Outbox {
     const text = serialize(message);
     const live = attached !== undefined && attached.waiting === undefined;
     const response = isResponse(message);
+    if (response && live && stream !== SESSION_STREAM && attached.sink.writesWhole?.(message) === true) {
+      // Answered whole, with no event id to resume from: nothing to record.
+      this.counters.messagesOut++;
+      attached.sink.write(stream, 0, text, message);
+      this.completeRequestStream(stream, message.requestId!, attached);
+      return;
+    }
     // A response that is not written now (no sink, or one still replaying) is marked undelivered in the log,
     // so that if it is evicted before anyone gets it, a resume names it (-32031) instead of leaving silence.
     const seq = this.log.append(stream, text, response && !live ? message.requestId : undefined);

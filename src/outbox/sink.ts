@@ -23,6 +23,13 @@ export interface OutboxSink {
    * Resolves when answered; rejects on timeout or close.
    */
   barrierPing?(): Promise<void>;
+  /**
+   * True when the sink would write `message` as a whole reply that carries no event id (a Streamable
+   * HTTP POST still undecided, answered with one JSON body): no client can ask for it again, so the
+   * outbox writes it without recording it in the event log (with a shared log: no Redis write for a
+   * quick call's answer).
+   */
+  writesWhole?(message: OutMessage): boolean;
   /** The stream is complete (a request stream whose response was written): end it. */
   end(): void;
   /** The client stayed over the high-water mark too long: drop the connection (the session may resume). */

@@ -81,6 +81,39 @@ describe('routing and numbering', () => {
     assert.equal(post.writes.length, 4);
   });
 
+  test('an answer a sink writes whole (a POST answered with JSON, no event id) is not recorded; one after progress is', () => {
+    const log = new MemoryEventLog();
+    const { box } = outbox(log);
+    /** Like RequestSink: undecided until something is written; only a first response goes out whole. */
+    class WholeSink extends FakeSink {
+      decided = false;
+      writesWhole(): boolean {
+        return !this.decided;
+      }
+      override write(stream: string, seq: number, text: string, message: Parameters<FakeSink['write']>[3]): void {
+        this.decided = true;
+        super.write(stream, seq, text, message);
+      }
+    }
+    const quick = new WholeSink();
+    const streamA = box.openRequestStream(1);
+    box.attach(streamA, quick);
+    box.push(result(1));
+    assert.deepEqual(story(quick), ['result 1']);
+    assert.equal(quick.ended, 1, 'the stream is complete');
+    assert.equal(log.lastSeq(streamA), 0, 'nothing was recorded: no client can ask for it again');
+    assert.deepEqual(log.replay(streamA, 0).events, []);
+    assert.equal(box.hasRequestStream(1), false, 'the id may be used again');
+
+    const slow = new WholeSink();
+    const streamB = box.openRequestStream(2);
+    box.attach(streamB, slow);
+    box.push(progress(2, 1));
+    box.push(result(2));
+    assert.deepEqual(slow.positions(), [`${streamB}:1`, `${streamB}:2`], 'a streamed answer carries event ids');
+    assert.deepEqual(log.replay(streamB, 1).events.map((e) => e.seq), [2], 'and is recorded for a resume');
+  });
+
   test('pushes after close are ignored, and the log is closed', () => {
     const log = new AsyncEventLog('at-call');
     const { box } = outbox(log);

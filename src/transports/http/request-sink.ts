@@ -43,6 +43,12 @@ export class RequestSink implements OutboxSink {
     this.sse!.event(formatEventId(this.sessionId, stream, seq), text);
   }
 
+  /** Undecided and still open: a response now leaves as one JSON body, without an event id. */
+  writesWhole(message: OutMessage): boolean {
+    const res = this.res;
+    return res !== undefined && isResponse(message) && !res.destroyed && !res.headersSent && !res.writableEnded;
+  }
+
   /** A tools/call still running at the end of its turn: stream from now on, so progress flows as it happens. */
   streamIfUndecided(): void {
     if (this.res !== undefined && this.sse === undefined) this.openSse();
