@@ -110,7 +110,7 @@ const env = {
   targets: Object.fromEntries(cfg.transports.map((t) => [t, TRANSPORTS[t].target])),
   load_generator: 'bench/loadgen (ws + undici)',
 };
-if (cfg.groups.some((g) => g === 'store' || g === 'cluster')) env.tools = toolVersions();
+if (cfg.groups.some((g) => g === 'store' || g.startsWith('cluster'))) env.tools = toolVersions();
 writeFileSync(join(cfg.outDir, 'env.json'), JSON.stringify(env, null, 2));
 log(`out: ${cfg.outDir}\nenv: ${JSON.stringify(env)}`);
 
@@ -143,6 +143,7 @@ const makers = {
   anchors: () => anchorsGroup(cfg, { TRANSPORTS, ANCHORS }),
   store: () => storeGroup(cfg),
   cluster: () => clusterGroup(cfg),
+  'cluster-pinned': () => clusterGroup(cfg, { pinned: true }),
   stateless: () => statelessGroup(cfg),
 };
 const active = [];

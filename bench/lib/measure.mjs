@@ -45,7 +45,7 @@ export async function waitQuiet(cfg, log) {
 }
 
 /**
- * Runs one metric. target: { transport, url, pids: number[], token? }; extra: more loadgen arguments
+ * Runs one metric. target: { transport, url, pids: number[], token?, clientCpu? ('' = not pinned) }; extra: more loadgen arguments
  * (later ones win). log(line) gets the load generator's stderr.
  */
 export async function runLoadgen(cfg, target, metric, label, extra, log) {
@@ -61,7 +61,7 @@ function spawnLoadgen(cfg, target, metric, label, extra, log) {
     '--watch-cpus', [cfg.serverCpu, cfg.clientCpu].join(','), '--label', label, '--json',
     ...(target.token ? ['--token', target.token] : []), ...extra,
   ];
-  const [cmd, ...args] = pinned(cfg.clientCpu, argv);
+  const [cmd, ...args] = pinned(target.clientCpu ?? cfg.clientCpu, argv);
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -1,6 +1,6 @@
 // The command line of bench/run.mjs, with its defaults (and --quick's).
 export const METRICS = ['echo1', 'echo32', 'progress', 'idle'];
-export const GROUPS = ['anchors', 'store', 'cluster', 'stateless'];
+export const GROUPS = ['anchors', 'store', 'cluster', 'cluster-pinned', 'stateless'];
 const FLAGS = new Set(['profile', 'help', 'default-limits', 'quick', 'force-compare']);
 
 export function parseRunArgs(argv) {
