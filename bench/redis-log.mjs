@@ -14,7 +14,7 @@
 //                until the last message is in Redis
 //   cpu µs/msg   this process's CPU (user + system) per message, ioredis included
 //   flush        JS time inside the per-tick flush (building the batch and its command), per call and
-//                per message; `writes` is the number of script calls (one per stream batch)
+//                per message; `writes` is the number of script calls (one per turn: every session's batches together)
 //   redis µs/msg redis-server's CPU per message
 //
 // Variants: memory; redis with the flush after the loop turn's I/O (setImmediate, the default) and at

@@ -113,6 +113,13 @@ export function defineScript(client: Redis, name: string, numberOfKeys: number, 
   return (keys, args) => fn.call(client, ...keys, ...args);
 }
 
+/** A Lua script whose number of keys varies from call to call (ioredis then takes the count first). */
+export function defineVariadicScript(client: Redis, name: string, lua: string): ScriptCall {
+  if (!(name in client)) client.defineCommand(name, { lua });
+  const fn = (client as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name]!;
+  return (keys, args) => fn.call(client, keys.length, ...keys, ...args);
+}
+
 /** Resolves once `client` is ready; rejects after `timeoutMs` with the last connection error. */
 export function whenReady(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();

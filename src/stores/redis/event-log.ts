@@ -6,8 +6,8 @@
 //     after the node that serves it, the session stream "g" is written by the session's owner), pushes
 //     the text on the stream's pending batch and into a small local ring, and returns. No Redis call,
 //     no promise (measured: under 0.2 µs per call, see bench/redis-log.mjs).
-//   - once per loop turn (setImmediate) the factory writes every session's pending batches: one script
-//     call per (session, stream) batch (`APPEND` below) that adds ONE stream entry holding the whole batch
+//   - once per loop turn (setImmediate) the factory writes every session's pending batches, all in ONE
+//     script call (`APPEND_MANY` below); each (session, stream) batch adds ONE stream entry holding it
 //     (`s` stream, `q` first seq, `d` texts joined with "\n" — JSON.stringify never writes a raw
 //     newline; a text that has one switches the entry to an `l` list of lengths), records the stream's
 //     newest seq (max, never backwards) in rmcp:s:<id>:seq, notes undelivered responses in
@@ -39,7 +39,7 @@ import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../../defaults.js';
 import type { EventLog, EventLogFactory, ReplayResult } from '../../outbox/event-log.js';
-import { defineScript, retrying, type ScriptCall, type StoreLogger } from './connection.js';
+import { defineScript, defineVariadicScript, retrying, type ScriptCall, type StoreLogger } from './connection.js';
 import { logKey, seqKey, undeliveredKey } from './keys.js';
 import { DEFAULT_SESSION_TTL_MS } from './session-store.js';
 
@@ -71,44 +71,64 @@ export const DEFAULT_RING_BYTES = 1024 * 1024;
 /** A batch Redis keeps refusing (not a connection problem) is dropped after this many tries. */
 const MAX_WRITE_ATTEMPTS = 10;
 
-// KEYS[1] log, KEYS[2] seq, KEYS[3] undelivered.
-// ARGV[1] stream, [2] first seq of the batch (0: no events, only undelivered marks or a raised seq), [3] last seq,
-// [4] texts, [5] their lengths ('' when joined with "\n"), [6] max events, [7] lowest entry id to keep
-// for the byte bound (0: none), [8] ttl ms, [9..] undelivered field/value pairs.
-// Returns the entry's id number m (0 when nothing was added).
-const APPEND = `
-local stream = ARGV[1]
-local first = tonumber(ARGV[2])
-local last = tonumber(ARGV[3])
-local maxEvents = tonumber(ARGV[6])
-local cur = tonumber(redis.call('HGET', KEYS[2], stream) or '0')
-if last > cur then redis.call('HSET', KEYS[2], stream, last) end
-local m = 0
-if first > 0 and maxEvents > 0 then
-  local n = last - first + 1
-  m = redis.call('HINCRBY', KEYS[2], '#m', n)
-  local fields = {'s', stream, 'q', ARGV[2], 'd', ARGV[4]}
-  if ARGV[5] ~= '' then fields[7] = 'l'; fields[8] = ARGV[5] end
-  local minid = math.max(m - maxEvents + 1, tonumber(ARGV[7]), 0)
-  local added = redis.pcall('XADD', KEYS[1], 'MINID', minid, m .. '-0', unpack(fields))
-  if type(added) == 'table' and added.err then
-    -- The counter is behind the log (the seq hash was lost, the log was not): go on after its top entry.
-    local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-    local topm = 0
-    if top[1] then topm = tonumber(string.match(top[1][1], '^%d+')) end
-    m = topm + n
-    redis.call('HSET', KEYS[2], '#m', m)
-    minid = math.max(m - maxEvents + 1, tonumber(ARGV[7]), 0)
-    redis.call('XADD', KEYS[1], 'MINID', minid, m .. '-0', unpack(fields))
+// One batch: keys log, seq, undelivered of its session; a[1] stream, [2] first seq of the batch (0: no
+// events, only undelivered marks or a raised seq), [3] last seq, [4] texts, [5] their lengths ('' when
+// joined with "\n"), [6] max events, [7] lowest entry id to keep for the byte bound (0: none), [8] ttl ms,
+// [9..] undelivered field/value pairs. Returns the entry's id number m (0 when nothing was added).
+const APPEND_BATCH = `
+local function appendBatch(klog, kseq, kund, a)
+  local stream = a[1]
+  local first = tonumber(a[2])
+  local last = tonumber(a[3])
+  local maxEvents = tonumber(a[6])
+  local cur = tonumber(redis.call('HGET', kseq, stream) or '0')
+  if last > cur then redis.call('HSET', kseq, stream, last) end
+  local m = 0
+  if first > 0 and maxEvents > 0 then
+    local n = last - first + 1
+    m = redis.call('HINCRBY', kseq, '#m', n)
+    local fields = {'s', stream, 'q', a[2], 'd', a[4]}
+    if a[5] ~= '' then fields[7] = 'l'; fields[8] = a[5] end
+    local minid = math.max(m - maxEvents + 1, tonumber(a[7]), 0)
+    local added = redis.pcall('XADD', klog, 'MINID', minid, m .. '-0', unpack(fields))
+    if type(added) == 'table' and added.err then
+      -- The counter is behind the log (the seq hash was lost, the log was not): go on after its top entry.
+      local top = redis.call('XREVRANGE', klog, '+', '-', 'COUNT', 1)
+      local topm = 0
+      if top[1] then topm = tonumber(string.match(top[1][1], '^%d+')) end
+      m = topm + n
+      redis.call('HSET', kseq, '#m', m)
+      minid = math.max(m - maxEvents + 1, tonumber(a[7]), 0)
+      redis.call('XADD', klog, 'MINID', minid, m .. '-0', unpack(fields))
+    end
+    redis.call('PEXPIRE', klog, a[8])
   end
-  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+  if #a >= 9 then
+    redis.call('HSET', kund, unpack(a, 9))
+    redis.call('PEXPIRE', kund, a[8])
+  end
+  redis.call('PEXPIRE', kseq, a[8])
+  return m
 end
-if #ARGV >= 9 then
-  redis.call('HSET', KEYS[3], unpack(ARGV, 9))
-  redis.call('PEXPIRE', KEYS[3], ARGV[8])
+`;
+
+// KEYS[1] log, KEYS[2] seq, KEYS[3] undelivered; ARGV the batch (above).
+const APPEND = `${APPEND_BATCH}
+return appendBatch(KEYS[1], KEYS[2], KEYS[3], ARGV)`;
+
+// Several batches, of any sessions, in one script call: KEYS three per batch as above; ARGV[1] the
+// number of batches, then per batch its argument count followed by its arguments. Returns each m.
+const APPEND_MANY = `${APPEND_BATCH}
+local out = {}
+local pos = 2
+for i = 1, tonumber(ARGV[1]) do
+  local argc = tonumber(ARGV[pos])
+  local a = {}
+  for j = 1, argc do a[j] = ARGV[pos + j] end
+  pos = pos + argc + 1
+  out[i] = appendBatch(KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], a)
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[8])
-return m`;
+return out`;
 
 // KEYS[1] undelivered. ARGV[1] stream, [2] the client's last seq, [3] the newest seq the replay saw,
 // [4] new watermark, [5] ttl ms. Returns {seq, request id JSON, …}: the stream's undelivered responses in
@@ -165,16 +185,70 @@ interface Batch {
   bytes: number;
 }
 
+/** The batches of one log waiting to leave with the turn's other logs (FlushScheduler.submit). */
+interface Submitted {
+  keys: readonly string[];
+  batches: Batch[];
+  resolve: (entryIds: number[]) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
- * Shared by every log of one factory: one scheduled flush per tick for all dirty logs. It also knows
- * which logs have writes in flight (not which logs exist: an idle log is referenced by its session only).
+ * Shared by every log of one factory: one scheduled flush per tick for all dirty logs, whose batches
+ * then leave in ONE script call (APPEND_MANY), not one per session stream. Measured: the Node side of a
+ * script call (ioredis's command, its reply, the promises) and Redis's own per-call overhead cost about
+ * as much as the batch's contents, and under WebSocket echo 32×8 a turn flushes many sessions at once.
+ * It also knows which logs have writes in flight (not which logs exist: an idle log is referenced by
+ * its session only).
  */
 class FlushScheduler {
   private dirty: RedisEventLog[] = [];
   private scheduled = false;
   readonly writing = new Set<RedisEventLog>();
+  private submitted: Submitted[] = [];
 
-  constructor(private readonly on: 'nextTick' | 'setImmediate') {}
+  constructor(
+    private readonly on: 'nextTick' | 'setImmediate',
+    private readonly redis: Redis,
+    private readonly appendMany: ScriptCall,
+  ) {}
+
+  /**
+   * Writes `batches` (of the log whose keys are `keys`) together with what every other log submits in
+   * this turn. Resolves with each batch's entry id number (0: nothing added); rejects when the call
+   * fails for good (the log then writes its batches one by one).
+   */
+  submit(keys: readonly string[], batches: Batch[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      // The scheduler's run() flushes every dirty log synchronously: they are all in before this runs.
+      if (this.submitted.length === 0) queueMicrotask(this.sendSubmitted);
+      this.submitted.push({ keys, batches, resolve, reject });
+    });
+  }
+
+  private readonly sendSubmitted = (): void => {
+    const group = this.submitted;
+    this.submitted = [];
+    const keys: string[] = [];
+    const args: Array<string | number> = [0];
+    for (const g of group) {
+      for (const batch of g.batches) {
+        keys.push(...g.keys);
+        args.push(batch.args.length, ...batch.args);
+      }
+    }
+    args[0] = keys.length / 3;
+    retrying(this.redis, () => this.appendMany(keys, args)).then(
+      (reply) => {
+        const ids = reply as Array<number | string>;
+        let i = 0;
+        for (const g of group) g.resolve(g.batches.map(() => Number(ids[i++] ?? 0)));
+      },
+      (err: unknown) => {
+        for (const g of group) g.reject(err);
+      },
+    );
+  };
 
   add(log: RedisEventLog): void {
     this.dirty.push(log);
@@ -484,7 +558,16 @@ export class RedisEventLog implements EventLog {
   }
 
   private async write(batches: Batch[]): Promise<void> {
-    const { redis, append, logger } = this.shared;
+    const { redis, append, logger, scheduler } = this.shared;
+    try {
+      const entryIds = await scheduler.submit(this.keys, batches);
+      for (let i = 0; i < batches.length; i++) if (entryIds[i]! > 0) this.noteEntry(entryIds[i]!, batches[i]!.bytes);
+      return;
+    } catch (err) {
+      if (this.closed || redis.status === 'end') return;
+      // Some of the group's batches may be in already: written again, they are harmless (see below).
+      logger?.error({ err, sessionId: this.sessionId }, 'could not write events to the Redis log with other sessions; retrying batch by batch');
+    }
     await Promise.all(
       batches.map(async (batch) => {
         for (let attempt = 1; ; attempt++) {
@@ -602,7 +685,7 @@ export class RedisEventLogFactory implements EventLogFactory {
       redis,
       append: defineScript(redis, 'rmcpLogAppend', 3, APPEND),
       settle: defineScript(redis, 'rmcpLogSettle', 1, SETTLE),
-      scheduler: new FlushScheduler(options.flushOn ?? 'setImmediate'),
+      scheduler: new FlushScheduler(options.flushOn ?? 'setImmediate', redis, defineVariadicScript(redis, 'rmcpLogAppendMany', APPEND_MANY)),
       logger: options.logger,
       maxEvents,
       maxBytes: options.maxBytes ?? DEFAULTS.EVENT_BUFFER_BYTES,
