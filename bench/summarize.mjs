@@ -68,7 +68,8 @@ const perCpuSecond = (path) => (r) => {
 };
 /** Median share of the server's core that other processes used during the measurements, and the max. */
 function contention(rows, serverCpu) {
-  const xs = rows.filter((r) => !r.fatal && r.metric !== 'idle').map(otherLoad(serverCpu)).filter((x) => typeof x === 'number');
+  // Unpinned measurements (the `cluster` group) have no server core to speak of.
+  const xs = rows.filter((r) => !r.fatal && r.metric !== 'idle' && r.pinned !== false).map(otherLoad(serverCpu)).filter((x) => typeof x === 'number');
   return xs.length ? { median: med(xs), max: Math.max(...xs) } : null;
 }
 const CONTENTION_FLAG = 15;
@@ -209,7 +210,7 @@ export function summarize(rawFile, env = {}) {
   const during = env.cpu_during_run;
   if (during) L.push('', `During the run: ${Object.entries(during).map(([c, v]) => `CPU ${c} ${v.busy_pct}% busy, ${v.steal_pct}% steal`).join('; ')} (all processes).`);
   L.push('', `Medians of ${env.rounds ?? '?'} interleaved rounds (min–max in brackets or in the range column)${env.quick ? ', --quick settings (short runs: a smoke check, not a measurement)' : ''}. ` +
-    `Servers pinned to CPU ${env.server_cpu ?? 0}, the load generator (bench/loadgen) to CPU ${env.client_cpu ?? 1}${env.pinned === false ? ' (NOT pinned: taskset missing)' : ''}. ` +
+    `Servers pinned to CPU ${env.server_cpu ?? 0}, the load generator (bench/loadgen) to CPU ${env.client_cpu ?? 1}${env.pinned === false ? ' (NOT pinned: taskset missing)' : ''}${env.groups?.includes('cluster') ? ', except in the `cluster` group (nothing pinned there, see its title)' : ''}. ` +
     `Ratios compare with the anchor or baseline measured in the same run. Client CPU above ${CLIENT_CPU_FLAG}% is flagged ⚠: that figure is partly bounded by the load generator.`);
 
   const groupOf = (r) => r.group ?? 'anchors';

@@ -46,7 +46,7 @@ ${upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
 }
 
 /** Starts nginx on a free port in front of upstreamPorts; returns { port, pids, stop }. */
-export async function startNginx({ upstreamPorts, cpu, logDir }) {
+export async function startNginx({ upstreamPorts, cpu, logDir, logName = 'nginx.log' }) {
   const prefix = mkdtempSync(join(tmpdir(), 'realtime-mcp-bench-nginx-'));
   chmodSync(prefix, 0o755); // workers run as an unprivileged user when the master is root
   for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
@@ -56,7 +56,7 @@ export async function startNginx({ upstreamPorts, cpu, logDir }) {
     writeFileSync(join(prefix, 'nginx.conf'), nginxConfig({ listenPort: p, upstreamPorts }));
     return startProcess({
       name: 'nginx', argv: ['nginx', '-p', prefix, '-c', 'nginx.conf', '-g', 'daemon off;'], cpu,
-      logFile: join(logDir, 'nginx.log'), readyPort: p, timeoutMs: 10_000,
+      logFile: join(logDir, logName), readyPort: p, timeoutMs: 10_000,
     });
   }).catch((e) => { rmSync(prefix, { recursive: true, force: true }); throw e; });
   return {

@@ -7,12 +7,12 @@ import { onPath, startProcess, withFreePort } from './processes.mjs';
 export const redisAvailable = () => onPath('redis-server');
 
 /** Starts `redis-server --port <free> --save '' --appendonly no`; returns { url, port, pid, stop }. */
-export function startRedis({ cpu, logDir }) {
+export function startRedis({ cpu, logDir, logName = 'redis-server.log' }) {
   return withFreePort(async (port) => {
     const proc = await startProcess({
       name: 'redis-server',
       argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
-      cpu, logFile: join(logDir, 'redis-server.log'), ready: /Ready to accept connections/, timeoutMs: 10_000,
+      cpu, logFile: join(logDir, logName), ready: /Ready to accept connections/, timeoutMs: 10_000,
     });
     return { url: `redis://127.0.0.1:${port}`, port, pid: proc.pid, stop: proc.stop };
   });

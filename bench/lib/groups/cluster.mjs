@@ -24,7 +24,7 @@ export function clusterGroup(cfg, { pinned = false } = {}) {
   let redis;
 
   async function single(ctx, r) {
-    const server = await startOurs(cfg, { name: 'realtime-mcp-single', cpu });
+    const server = await startOurs(cfg, { name: `${group}-single`, cpu });
     return { pids: () => server.pids(), port: server.port, stop: () => server.stop() };
   }
 
@@ -32,8 +32,8 @@ export function clusterGroup(cfg, { pinned = false } = {}) {
     await redisCommand(redis.port, 'FLUSHALL');
     const nodes = [];
     try {
-      for (const n of ['a', 'b']) nodes.push(await startOurs(cfg, { name: `realtime-mcp-node-${n}`, cpu, env: { STORE: 'redis', REDIS_URL: redis.url } }));
-      const nginx = await startNginx({ upstreamPorts: nodes.map((n) => n.port), cpu, logDir: cfg.outDir });
+      for (const n of ['a', 'b']) nodes.push(await startOurs(cfg, { name: `${group}-node-${n}`, cpu, env: { STORE: 'redis', REDIS_URL: redis.url } }));
+      const nginx = await startNginx({ upstreamPorts: nodes.map((n) => n.port), cpu, logDir: cfg.outDir, logName: `${group}-nginx.log` });
       return {
         pids: () => [...nodes.flatMap((n) => n.pids()), ...nginx.pids(), redis.pid],
         port: nginx.port,
@@ -54,7 +54,7 @@ export function clusterGroup(cfg, { pinned = false } = {}) {
     async prepare() {
       const missing = [!nginxAvailable() && 'nginx', !redisAvailable() && 'redis-server'].filter(Boolean);
       if (missing.length) return { skip: `${missing.join(' and ')} not on PATH (Debian: apt-get install ${missing.map((m) => (m === 'nginx' ? 'nginx-light' : m)).join(' ')})`, cannot: true };
-      redis = await startRedis({ cpu, logDir: cfg.outDir });
+      redis = await startRedis({ cpu, logDir: cfg.outDir, logName: `${group}-redis-server.log` });
       const why = await storeUnsupported(cfg, redis);
       return why ? { skip: `two nodes need one store for both: ${why}` } : {};
     },
@@ -67,7 +67,7 @@ export function clusterGroup(cfg, { pinned = false } = {}) {
         try {
           setup = await start(ctx, r);
           const target = { transport: 'streamable', url: urlFor('streamable', setup.port, '/mcp'), pids: setup.pids(), token: cfg.token, clientCpu };
-          ctx.record({ group, target: name, transport: 'streamable', metric: METRIC, round: r, ...(await ctx.measure(target, METRIC, `${group}-${name}/${METRIC}/r${r}`)) });
+          ctx.record({ group, target: name, transport: 'streamable', metric: METRIC, round: r, ...(pinned ? {} : { pinned: false }), ...(await ctx.measure(target, METRIC, `${group}-${name}/${METRIC}/r${r}`)) });
         } catch (e) {
           ctx.log(`  ERROR ${e.message}`);
           ctx.record({ group, target: name, transport: 'streamable', metric: METRIC, round: r, fatal: e.message });

@@ -117,7 +117,9 @@ const APPEND = `${APPEND_BATCH}
 return appendBatch(KEYS[1], KEYS[2], KEYS[3], ARGV)`;
 
 // Several batches, of any sessions, in one script call: KEYS three per batch as above; ARGV[1] the
-// number of batches, then per batch its argument count followed by its arguments. Returns each m.
+// number of batches, then per batch its argument count followed by its arguments. Returns each m, or
+// -1 for a batch Redis refused (a key of the wrong type, say): that one alone is written again on its
+// own, the others are in (a script is not rolled back, so failing the whole call would write them twice).
 const APPEND_MANY = `${APPEND_BATCH}
 local out = {}
 local pos = 2
@@ -126,9 +128,14 @@ for i = 1, tonumber(ARGV[1]) do
   local a = {}
   for j = 1, argc do a[j] = ARGV[pos + j] end
   pos = pos + argc + 1
-  out[i] = appendBatch(KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], a)
+  local ok, m = pcall(appendBatch, KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], a)
+  if ok then out[i] = m else out[i] = -1 end
 end
 return out`;
+/** A shared call carries at most this many arguments (more batches wait for the next call, a bigger batch goes alone). */
+const MAX_ARGS_PER_CALL = 10_000;
+/** What APPEND_MANY answers for a batch it could not write. */
+export const BATCH_REFUSED = -1;
 
 // KEYS[1] undelivered. ARGV[1] stream, [2] the client's last seq, [3] the newest seq the replay saw,
 // [4] new watermark, [5] ttl ms. Returns {seq, request id JSON, …}: the stream's undelivered responses in
@@ -211,12 +218,13 @@ class FlushScheduler {
     private readonly on: 'nextTick' | 'setImmediate',
     private readonly redis: Redis,
     private readonly appendMany: ScriptCall,
+    private readonly logger: StoreLogger | undefined,
   ) {}
 
   /**
    * Writes `batches` (of the log whose keys are `keys`) together with what every other log submits in
-   * this turn. Resolves with each batch's entry id number (0: nothing added); rejects when the call
-   * fails for good (the log then writes its batches one by one).
+   * this turn. Resolves with each batch's entry id number (0: nothing added; BATCH_REFUSED: Redis
+   * refused that batch); rejects when the call failed for good (the log then writes its batches one by one).
    */
   submit(keys: readonly string[], batches: Batch[]): Promise<number[]> {
     return new Promise((resolve, reject) => {
@@ -226,18 +234,45 @@ class FlushScheduler {
     });
   }
 
+  /** Sends what was submitted, in calls of at most MAX_ARGS_PER_CALL arguments. */
   private readonly sendSubmitted = (): void => {
-    const group = this.submitted;
+    const all = this.submitted;
     this.submitted = [];
-    const keys: string[] = [];
-    const args: Array<string | number> = [0];
-    for (const g of group) {
-      for (const batch of g.batches) {
-        keys.push(...g.keys);
-        args.push(batch.args.length, ...batch.args);
+    let chunk: Submitted[] = [];
+    let size = 0;
+    for (const g of all) {
+      let argc = 0;
+      for (const batch of g.batches) argc += 4 + batch.args.length;
+      if (chunk.length > 0 && size + argc > MAX_ARGS_PER_CALL) {
+        this.send(chunk);
+        chunk = [];
+        size = 0;
       }
+      chunk.push(g);
+      size += argc;
     }
-    args[0] = keys.length / 3;
+    if (chunk.length > 0) this.send(chunk);
+  };
+
+  private send(group: Submitted[]): void {
+    let keys: string[];
+    let args: Array<string | number>;
+    try {
+      keys = [];
+      args = [0];
+      // Loops, not spreads: a batch can carry thousands of undelivered marks.
+      for (const g of group) {
+        for (const batch of g.batches) {
+          for (const key of g.keys) keys.push(key);
+          args.push(batch.args.length);
+          for (const arg of batch.args) args.push(arg);
+        }
+      }
+      args[0] = keys.length / 3;
+    } catch (err) {
+      for (const g of group) g.reject(err);
+      return;
+    }
     retrying(this.redis, () => this.appendMany(keys, args)).then(
       (reply) => {
         const ids = reply as Array<number | string>;
@@ -245,10 +280,11 @@ class FlushScheduler {
         for (const g of group) g.resolve(g.batches.map(() => Number(ids[i++] ?? 0)));
       },
       (err: unknown) => {
+        this.logger?.error({ err, sessions: group.length }, 'could not write events to the Redis log in one call; each session retries on its own');
         for (const g of group) g.reject(err);
       },
     );
-  };
+  }
 
   add(log: RedisEventLog): void {
     this.dirty.push(log);
@@ -559,17 +595,23 @@ export class RedisEventLog implements EventLog {
 
   private async write(batches: Batch[]): Promise<void> {
     const { redis, append, logger, scheduler } = this.shared;
+    let refused = batches;
     try {
       const entryIds = await scheduler.submit(this.keys, batches);
-      for (let i = 0; i < batches.length; i++) if (entryIds[i]! > 0) this.noteEntry(entryIds[i]!, batches[i]!.bytes);
-      return;
-    } catch (err) {
+      refused = [];
+      for (let i = 0; i < batches.length; i++) {
+        const m = entryIds[i]!;
+        if (m === BATCH_REFUSED) refused.push(batches[i]!);
+        else if (m > 0) this.noteEntry(m, batches[i]!.bytes);
+      }
+      if (refused.length === 0) return;
+    } catch {
+      // The shared call failed as a whole (the scheduler said so, once): each batch on its own now.
+      // Some may be in already: written again, they are harmless (replay drops duplicate seqs).
       if (this.closed || redis.status === 'end') return;
-      // Some of the group's batches may be in already: written again, they are harmless (see below).
-      logger?.error({ err, sessionId: this.sessionId }, 'could not write events to the Redis log with other sessions; retrying batch by batch');
     }
     await Promise.all(
-      batches.map(async (batch) => {
+      refused.map(async (batch) => {
         for (let attempt = 1; ; attempt++) {
           try {
             const m = Number(await retrying(redis, () => append(this.keys, batch.args)));
@@ -685,7 +727,7 @@ export class RedisEventLogFactory implements EventLogFactory {
       redis,
       append: defineScript(redis, 'rmcpLogAppend', 3, APPEND),
       settle: defineScript(redis, 'rmcpLogSettle', 1, SETTLE),
-      scheduler: new FlushScheduler(options.flushOn ?? 'setImmediate', redis, defineVariadicScript(redis, 'rmcpLogAppendMany', APPEND_MANY)),
+      scheduler: new FlushScheduler(options.flushOn ?? 'setImmediate', redis, defineVariadicScript(redis, 'rmcpLogAppendMany', APPEND_MANY), options.logger),
       logger: options.logger,
       maxEvents,
       maxBytes: options.maxBytes ?? DEFAULTS.EVENT_BUFFER_BYTES,
