@@ -255,24 +255,17 @@ class FlushScheduler {
   };
 
   private send(group: Submitted[]): void {
-    let keys: string[];
-    let args: Array<string | number>;
-    try {
-      keys = [];
-      args = [0];
-      // Loops, not spreads: a batch can carry thousands of undelivered marks.
-      for (const g of group) {
-        for (const batch of g.batches) {
-          for (const key of g.keys) keys.push(key);
-          args.push(batch.args.length);
-          for (const arg of batch.args) args.push(arg);
-        }
+    const keys: string[] = [];
+    const args: Array<string | number> = [0];
+    // Loops, not spreads: a batch can carry thousands of undelivered marks (a spread that large throws).
+    for (const g of group) {
+      for (const batch of g.batches) {
+        for (const key of g.keys) keys.push(key);
+        args.push(batch.args.length);
+        for (const arg of batch.args) args.push(arg);
       }
-      args[0] = keys.length / 3;
-    } catch (err) {
-      for (const g of group) g.reject(err);
-      return;
     }
+    args[0] = keys.length / 3;
     retrying(this.redis, () => this.appendMany(keys, args)).then(
       (reply) => {
         const ids = reply as Array<number | string>;
