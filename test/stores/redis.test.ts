@@ -53,6 +53,16 @@ if (redisServerMissing) {
     });
     return { factory: new RedisEventLogFactory({ redis }), redis };
   };
+  /** `count` sessions on a log factory of their own each append one message, all flushed in one tick: the calls Redis saw. */
+  const flushSessionsInOneTick = async (t: TestContext, count: number) => {
+    const { factory, redis } = await ownLogFactory(t);
+    const logs = Array.from({ length: count }, () => factory.create(randomUUID()));
+    const before = await commandCalls(redis);
+    for (const log of logs) log.append('g', m(1));
+    await Promise.all(logs.map((l) => l.flushed()));
+    const after = await commandCalls(redis);
+    return { logs, redis, scripts: after.scripts - before.scripts, xadd: after.xadd - before.xadd };
+  };
   /** No heartbeat script calls during a test that counts script calls. */
   const QUIET: RedisStoresOptions = { heartbeatMs: 60_000, nodeTtlMs: 120_000 };
   const make = async (options: RedisStoresOptions = {}): Promise<RedisStores> => {
@@ -115,14 +125,9 @@ if (redisServerMissing) {
     });
 
     test('several sessions flushed in one tick share one script call', async (t) => {
-      const { factory, redis } = await ownLogFactory(t);
-      const logs = Array.from({ length: 50 }, () => factory.create(randomUUID()));
-      const before = await commandCalls(redis);
-      for (const log of logs) log.append('g', m(1));
-      await Promise.all(logs.map((l) => l.flushed()));
-      const after = await commandCalls(redis);
-      assert.equal(after.scripts - before.scripts, 1, 'script calls');
-      assert.equal(after.xadd - before.xadd, 50, 'XADD calls: one entry per session');
+      const { logs, redis, scripts, xadd } = await flushSessionsInOneTick(t, 50);
+      assert.equal(scripts, 1, 'script calls');
+      assert.equal(xadd, 50, 'XADD calls: one entry per session');
       // Another node's view of the same logs (a log object with nothing of its own: it reads Redis).
       const other = new RedisEventLogFactory({ redis });
       for (const log of logs) {
@@ -152,15 +157,10 @@ if (redisServerMissing) {
     });
 
     test('thousands of sessions in one tick go out in a few script calls of bounded size, each entry once', async (t) => {
-      const { factory, redis } = await ownLogFactory(t);
-      const logs = Array.from({ length: 2_000 }, () => factory.create(randomUUID()));
-      const before = await commandCalls(redis);
-      for (const log of logs) log.append('g', m(1));
-      await Promise.all(logs.map((l) => l.flushed()));
-      const after = await commandCalls(redis);
+      const { logs, scripts, xadd } = await flushSessionsInOneTick(t, 2_000);
       // 12 arguments per one-stream batch, at most 10,000 per call: 833 + 833 + 334 sessions.
-      assert.equal(after.scripts - before.scripts, 3, 'script calls');
-      assert.equal(after.xadd - before.xadd, 2_000, 'XADD calls: one entry per session');
+      assert.equal(scripts, 3, 'script calls');
+      assert.equal(xadd, 2_000, 'XADD calls: one entry per session');
       for (const log of logs) log.close();
     });
 

@@ -11,6 +11,9 @@ import { SseStream, type SseKeepalive } from './sse-stream.js';
 
 const RESOLVED = Promise.resolve();
 
+/** Nothing has been written to `res` yet and it can still take an answer. */
+const unanswered = (res: ServerResponse): boolean => !res.destroyed && !res.headersSent && !res.writableEnded;
+
 export class RequestSink implements OutboxSink {
   /** The SDK client reads a response stream event by event (an await each), so progress is handled before the result. */
   readonly needsOrderingBarrier = false;
@@ -34,7 +37,7 @@ export class RequestSink implements OutboxSink {
     if (res !== undefined && message !== undefined && isResponse(message)) {
       // Still undecided: the whole answer in one JSON body.
       this.res = undefined;
-      if (res.destroyed || res.headersSent || res.writableEnded) return;
+      if (!unanswered(res)) return;
       res.writeHead(200, { ...this.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
       return;
@@ -46,7 +49,7 @@ export class RequestSink implements OutboxSink {
   /** Undecided and still open: a response now leaves as one JSON body, without an event id. */
   writesWhole(message: OutMessage): boolean {
     const res = this.res;
-    return res !== undefined && isResponse(message) && !res.destroyed && !res.headersSent && !res.writableEnded;
+    return res !== undefined && isResponse(message) && unanswered(res);
   }
 
   /** A tools/call still running at the end of its turn: stream from now on, so progress flows as it happens. */
@@ -57,7 +60,7 @@ export class RequestSink implements OutboxSink {
   private openSse(): boolean {
     const res = this.res;
     // Answered elsewhere already (the session ended and its transport closed every open response).
-    if (res === undefined || res.destroyed || res.headersSent || res.writableEnded) return false;
+    if (res === undefined || !unanswered(res)) return false;
     this.res = undefined;
     this.sse = new SseStream(res, this.keepalive);
     this.sse.open(this.headers, this.primer());
