@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisStores, type RedisStores, type RedisStoresOptions } from '../../src/stores/redis/index.js';
 import { decodeEvents, RedisEventLogFactory } from '../../src/stores/redis/event-log.js';
-import { redisOptions } from '../../src/stores/redis/connection.js';
+import { RECONNECT_CAP_MS, redisOptions } from '../../src/stores/redis/connection.js';
 import type { SessionRecord, Stores } from '../../src/stores/types.js';
 import { redisServerMissing, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { defineStoreContract, eventually } from './contract.js';
 import { freePort } from '../helpers/free-port.js';
-import { waitUntil } from '../helpers/wait.js';
+import { waitUntil, within } from '../helpers/wait.js';
 
 const MAX_EVENTS = 20;
 const HEARTBEAT_MS = 100;
@@ -350,6 +350,30 @@ if (redisServerMissing) {
       assert.equal(s.healthy, false);
       assert.equal(s.redis.status, 'end');
       await s.close(); // twice is fine
+    });
+
+    test('close() while Redis is away (between reconnect attempts) returns within its bound, and the node stops reconnecting', async () => {
+      // A shutdown during a Redis restart: ioredis emits no 'end' for a client that has no connection to
+      // close, and close() once waited for it forever (a test file that never exited).
+      const s = await createRedisStores({ url: server.url, logger });
+      const log = s.eventLogs.create(randomUUID());
+      await server.kill();
+      try {
+        await waitUntil(() => s.redis.status === 'reconnecting', 'the command connection waiting to reconnect');
+        log.append('g', m(1)); // a write that cannot be made
+        s.sessions.touch(log.sessionId);
+        const started = Date.now();
+        await within(s.close(), 'close() during a Redis outage', 20_000);
+        assert.ok(Date.now() - started < 15_000, `close() took ${Date.now() - started} ms`);
+      } finally {
+        await server.start();
+      }
+      // Longer than the longest reconnect delay: a node still trying would be connected by now.
+      const probe = new Redis(server.url, redisOptions('commands', 'test-probe'));
+      await sleep(RECONNECT_CAP_MS + 1_000);
+      const clients = (await probe.client('LIST')) as string;
+      await probe.quit();
+      assert.doesNotMatch(clients, new RegExp(`name=rmcp-${s.nodes.id}-`), 'no connection of the closed node');
     });
 
     test('advance: the next event is numbered after a position the log never stored, for every node', async () => {

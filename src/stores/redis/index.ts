@@ -26,6 +26,8 @@ export type { StoreLogger } from './connection.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** The longest close() waits for Redis at each step (final writes, then QUIT), in ms. */
+const CLOSE_WAIT_MS = 5_000;
 
 export interface RedisStoresOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// (TLS). Default: REDIS_URL, else redis://127.0.0.1:6379. */
@@ -128,9 +130,15 @@ export async function createRedisStores(options: RedisStoresOptions = {}): Promi
     },
     close() {
       return (closed ??= (async () => {
-        // What was appended goes to Redis first (bounded: a Redis that is away does not hold the shutdown forever).
-        await Promise.race([eventLogs.flushed(), new Promise((r) => setTimeout(r, 5_000).unref())]);
-        await Promise.all([sessions.close(), cluster.close(), nodes.close()]);
+        // What was appended goes to Redis first, then this node's goodbye. Bounded: a Redis that is away
+        // must not hold the shutdown (commands wait for a reconnect); what did not make it expires by itself.
+        await bounded(
+          (async () => {
+            await eventLogs.flushed();
+            await Promise.all([sessions.close(), cluster.close(), nodes.close()]);
+          })(),
+          CLOSE_WAIT_MS,
+        );
         closing = true;
         await Promise.all([quit(redis), quit(subscriber)]);
       })());
@@ -146,18 +154,22 @@ export async function createRedisStores(options: RedisStoresOptions = {}): Promi
   };
 }
 
-/** QUIT when connected (Redis answers what was sent before it), else drop the connection; resolves once it is closed. */
+/** Ends a connection: QUIT when connected (Redis answers what was sent before it), else drop it. */
 async function quit(client: Redis): Promise<void> {
   if (client.status === 'end') return;
   const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-  if (client.status === 'ready') {
-    try {
-      await client.quit();
-    } catch {
-      client.disconnect();
-    }
-  } else client.disconnect();
-  const timer = setTimeout(() => client.disconnect(), 2_000);
-  await ended;
+  if (client.status === 'ready') await bounded(client.quit().catch(() => {}), CLOSE_WAIT_MS);
+  client.disconnect();
+  // Between two reconnect attempts there is no connection to close: disconnect() only cancels the next
+  // attempt, and ioredis emits no 'end' (it stays 'reconnecting', with nothing left running). Waiting for
+  // 'end' there hung a shutdown during a Redis restart forever.
+  if (client.status === 'reconnecting') return;
+  await bounded(ended, CLOSE_WAIT_MS);
+}
+
+/** `promise`, or nothing once `ms` have passed (the timer does not keep the process alive). */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
   clearTimeout(timer);
 }
