@@ -60,9 +60,10 @@ export async function startRedisServer(): Promise<RedisServer> {
     });
     child = { guard, pid };
     const deadline = Date.now() + 10_000;
-    while (!(await ping(port))) {
+    // Answered by this redis-server, not by another test's that took the port in the meantime.
+    while ((await pidOnPort(port)) !== pid) {
       if (guard.exitCode !== null) throw new Error(`redis-server exited with ${guard.exitCode}:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${port} within 10 s:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`redis-server (pid ${pid}) did not answer on port ${port} within 10 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   };
@@ -109,22 +110,24 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
 }
 
-/** True when something on `port` answers PING with PONG. */
-function ping(port: number): Promise<boolean> {
+/** The process id of the redis-server answering PING with PONG on `port` (from INFO server); undefined when none does (yet). */
+function pidOnPort(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let reply = '';
-    const done = (ok: boolean) => {
+    const done = (pid: number | undefined) => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(500, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(500, () => done(undefined));
+    socket.on('error', () => done(undefined));
+    // A Redis still loading its snapshot answers PING with -LOADING.
+    socket.on('connect', () => socket.write('PING\r\nINFO server\r\n'));
     socket.setEncoding('utf8').on('data', (d: string) => {
       reply += d;
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (!'+PONG\r\n$'.startsWith(reply.slice(0, 8))) return done(undefined); // an error, or not Redis
+      const found = /\r\nprocess_id:(\d+)\r\n/.exec(reply);
+      if (found) done(Number(found[1]));
     });
   });
 }
-
