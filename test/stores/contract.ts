@@ -400,7 +400,9 @@ export function defineStoreContract(name: string, makeStores: () => Promise<Stor
           await tick();
           const { events, lostResponses } = await log.replay('g', 0);
           assert.deepEqual(lostResponses, []);
-          assert.ok(events.length >= max && events.length <= max + 7, `kept ${events.length} of ${total} (bound ${max})`);
+          // A Redis entry holds a batch and is kept whole, and a batch holds at most `max` messages; batches
+          // grow past 7 while a write is in flight (a busy machine): at most max - 1 more than the bound.
+          assert.ok(events.length >= max && events.length <= 2 * max - 1, `kept ${events.length} of ${total} (bound ${max})`);
           assert.equal(events[events.length - 1]!.seq, total);
           events.forEach((e, i) => assert.deepEqual(e, { seq: total - events.length + 1 + i, text: m(total - events.length + 1 + i) }));
           log.close();
