@@ -103,6 +103,25 @@ if (redisServerMissing) {
       assert.ok(Date.now() - started < 3_000, 'failed within the connect timeout');
     });
 
+    test('createRedisStores fails within connectTimeoutMs when Redis takes the connections but does not answer the first heartbeat', async () => {
+      // CLIENT PAUSE … WRITE holds every script (what a failover does for a moment): connecting and the
+      // ready check (INFO) still work.
+      const admin = new Redis(server.url, redisOptions('commands', 'test-admin'));
+      await admin.client('PAUSE', '20000', 'WRITE');
+      try {
+        const started = Date.now();
+        await assert.rejects(createRedisStores({ url: server.url, connectTimeoutMs: 500, logger }), (err: Error) => {
+          assert.match(err.message, /REDIS_URL/);
+          assert.match(err.message, /did not take this node's heartbeat: no answer within 500 ms/);
+          return true;
+        });
+        assert.ok(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms`);
+      } finally {
+        await admin.client('UNPAUSE');
+        await admin.quit();
+      }
+    });
+
     test('append never touches Redis; a tick\'s messages go out as one entry per (session, stream) batch, in one script call', async () => {
       const s = await make({ ...QUIET, eventLog: { maxEvents: 1_000 } });
       const log = s.eventLogs.create(randomUUID());

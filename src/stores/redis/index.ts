@@ -34,7 +34,7 @@ export interface RedisStoresOptions {
   url?: string;
   /** This node's id (default: 8 random hex characters). */
   nodeId?: string;
-  /** How long to wait for Redis at startup before failing (default 5 s). */
+  /** How long to wait for Redis at startup before failing (default 5 s): for the connections, then for the first heartbeat. */
   connectTimeoutMs?: number;
   /** Lifetime of a session's keys after its last use (SESSION_TTL, default 10 min). */
   sessionTtlMs?: number;
@@ -108,12 +108,15 @@ export async function createRedisStores(options: RedisStoresOptions = {}): Promi
   const bus = new RedisBus({ nodeId, redis, subscriber, logger });
   const cluster = new RedisClusterView({ nodeId, redis, nodes, publishIntervalMs: options.clusterPublishMs, logger });
   try {
-    await nodes.start();
+    // Bounded like the connection: a Redis that took the connections but then stops answering (a
+    // failover pausing writes, a restart right now) must fail the start, not hang it.
+    await orTimeout(nodes.start(), timeoutMs, `no answer within ${timeoutMs} ms`);
   } catch (err) {
+    nodes.stopHeartbeat();
     closing = true;
     redis.disconnect();
     subscriber.disconnect();
-    throw new Error(`Redis at ${redactUrl(url)} (REDIS_URL) refused this node's heartbeat: ${(err as Error).message}`);
+    throw new Error(`Redis at ${redactUrl(url)} (REDIS_URL) did not take this node's heartbeat: ${(err as Error).message}`);
   }
 
   let closed: Promise<void> | undefined;
@@ -130,15 +133,12 @@ export async function createRedisStores(options: RedisStoresOptions = {}): Promi
     },
     close() {
       return (closed ??= (async () => {
-        // What was appended goes to Redis first, then this node's goodbye. Bounded: a Redis that is away
-        // must not hold the shutdown (commands wait for a reconnect); what did not make it expires by itself.
-        await bounded(
-          (async () => {
-            await eventLogs.flushed();
-            await Promise.all([sessions.close(), cluster.close(), nodes.close()]);
-          })(),
-          CLOSE_WAIT_MS,
-        );
+        // What was appended goes to Redis first, then this node's goodbye (whose timers stop at once). Both
+        // within CLOSE_WAIT_MS: a Redis that is away must not hold the shutdown (commands wait for a
+        // reconnect); what did not make it expires by itself.
+        const deadline = Date.now() + CLOSE_WAIT_MS;
+        await bounded(eventLogs.flushed(), CLOSE_WAIT_MS);
+        await bounded(Promise.all([sessions.close(), cluster.close(), nodes.close()]), deadline - Date.now());
         closing = true;
         await Promise.all([quit(redis), quit(subscriber)]);
       })());
@@ -167,9 +167,14 @@ async function quit(client: Redis): Promise<void> {
   await bounded(ended, CLOSE_WAIT_MS);
 }
 
-/** `promise`, or nothing once `ms` have passed (the timer does not keep the process alive). */
-async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+/** What `promise` gives, or an error saying `what` once `ms` have passed (the timer does not keep the process alive). */
+function orTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
-  clearTimeout(timer);
+  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(what)), Math.max(ms, 0)).unref()));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Waits for `promise` (best effort: its failure is ignored), for `ms` at most. */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  await orTimeout(promise, ms, 'timed out').catch(() => {});
 }
