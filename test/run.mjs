@@ -8,9 +8,12 @@
 // `--test-concurrency=N` (or TEST_CONCURRENCY=N) overrides it; 1 runs them one by one.
 //
 // Nothing may hang the suite: a test that waits forever, or a file whose process a forgotten handle
-// keeps alive, fails with its name instead of holding CI until CI's own limit.
-//   - each file's process gets TEST_TIMEOUT_MS (node's --test-timeout; `--test-timeout=N` overrides it);
-//   - the whole run gets SUITE_TIMEOUT_MS: then the files still running are named and everything stops.
+// keeps alive, fails with its name instead of holding CI until CI's own limit. This file watches the
+// files' processes itself (node's --test-timeout means per file on Node 20 but per test later, and its
+// SIGTERM leaves what the file started running):
+//   - a file's process that runs longer than TEST_TIMEOUT_MS is named and stopped, with every process
+//     it started (servers, nginx, browsers), and the run fails;
+//   - a run longer than SUITE_TIMEOUT_MS names the files still running and stops everything.
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -42,59 +45,99 @@ if (!flags.some((f) => f.startsWith('--test-concurrency'))) {
   const concurrency = Number(process.env.TEST_CONCURRENCY) || Math.max(4, 2 * availableParallelism());
   flags.push(`--test-concurrency=${concurrency}`);
 }
-/** Longest a test file may take, in ms: the slowest takes about 70 s on a quiet 2-core machine. */
-const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS) || 300_000;
-/** Longest the whole run may take, in ms: it takes about 3 min on a quiet 2-core machine. */
-const SUITE_TIMEOUT_MS = Number(process.env.SUITE_TIMEOUT_MS) || 20 * 60_000;
-if (!flags.some((f) => f.startsWith('--test-timeout'))) flags.push(`--test-timeout=${TEST_TIMEOUT_MS}`);
+/** Longest a test file may run, in ms: the slowest takes about 70 s on a quiet 2-core machine. */
+const TEST_TIMEOUT_MS = limitFromEnv('TEST_TIMEOUT_MS', 300_000);
+/** Longest the whole run may take, in ms: about 3 min on a quiet 2-core machine. */
+const SUITE_TIMEOUT_MS = limitFromEnv('SUITE_TIMEOUT_MS', 20 * 60_000);
+/** How often the files' processes are looked at, in ms. */
+const WATCH_INTERVAL_MS = 2_000;
 
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...flags, ...files], {
   cwd: root,
   stdio: 'inherit',
 });
-const watchdog = setTimeout(() => {
-  const running = descendants(child.pid);
-  const stillRunning = [...new Set(running.flatMap((p) => files.filter((f) => p.args.includes(f))))];
-  console.error(`\n✖ the test run took longer than SUITE_TIMEOUT_MS (${SUITE_TIMEOUT_MS} ms); still running:\n` +
-    (stillRunning.length > 0 ? stillRunning.map((f) => `  ${f}`).join('\n') : running.map((p) => `  ${p.args}`).join('\n') || '  (no test file)'));
-  for (const p of running.reverse()) {
+const startedAt = Date.now();
+/** pid of a file's process → when it was first seen. */
+const firstSeen = new Map();
+const watch = setInterval(() => {
+  if (child.exitCode !== null || child.signalCode !== null) return; // ended: the exit handler reports
+  const now = Date.now();
+  const tree = processTree();
+  const fileProcesses = tree.filter((p) => p.ppid === child.pid).map((p) => ({ ...p, file: files.find((f) => p.args.includes(f)) }));
+  if (now - startedAt > SUITE_TIMEOUT_MS) {
+    const running = fileProcesses.map((p) => `  ${p.file ?? p.args}`).join('\n') || '  (no test file)';
+    console.error(`\n✖ the test run took longer than SUITE_TIMEOUT_MS (${SUITE_TIMEOUT_MS} ms); still running:\n${running}`);
+    stop(below(tree, child.pid));
+    child.kill('SIGKILL');
+    process.exitCode = 1;
+    return;
+  }
+  for (const p of fileProcesses) {
+    if (!firstSeen.has(p.pid)) firstSeen.set(p.pid, now);
+    if (now - firstSeen.get(p.pid) <= TEST_TIMEOUT_MS) continue;
+    const started = below(tree, p.pid);
+    console.error(`\n✖ ${p.file ?? p.args} ran longer than TEST_TIMEOUT_MS (${TEST_TIMEOUT_MS} ms): stopped, with the ${started.length} process(es) it started`);
+    stop([p, ...started]);
+    firstSeen.delete(p.pid);
+    process.exitCode = 1;
+  }
+}, WATCH_INTERVAL_MS);
+child.on('exit', (code, signal) => {
+  clearInterval(watch);
+  process.exit(process.exitCode || (code ?? (signal ? 1 : 0)));
+});
+
+/** A limit in ms from the environment, or `fallback`; anything but a positive number is refused. */
+function limitFromEnv(name, fallback) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!(value > 0)) {
+    console.error(`${name} must be a positive number of milliseconds, not ${JSON.stringify(text)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+/** SIGKILL to every process given, the last ones first (children before their parents). */
+function stop(processes) {
+  for (const p of [...processes].reverse()) {
     try {
       process.kill(p.pid, 'SIGKILL');
     } catch {
       // gone meanwhile
     }
   }
-  child.kill('SIGKILL');
-  process.exitCode = 1;
-}, SUITE_TIMEOUT_MS);
-child.on('exit', (code, signal) => {
-  clearTimeout(watchdog);
-  process.exit(process.exitCode || (code ?? (signal ? 1 : 0)));
-});
+}
 
-/** Every process below `pid` (parents first), from /proc (Linux; elsewhere none are found and only the runner is stopped). */
-function descendants(pid) {
-  const rows = [];
-  let entries = [];
+/** Every process below `pid` in `tree` (parents before their children). */
+function below(tree, pid) {
+  const found = [];
+  const walk = (parent) => {
+    for (const p of tree) if (p.ppid === parent) (found.push(p), walk(p.pid));
+  };
+  walk(pid);
+  return found;
+}
+
+/** Every process of the machine with its parent and command line, from /proc (Linux; elsewhere none, and only SUITE_TIMEOUT_MS applies). */
+function processTree() {
+  let names = [];
   try {
-    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+    names = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
   } catch {
     return [];
   }
-  for (const name of entries) {
+  const tree = [];
+  for (const name of names) {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      rows.push({ pid: Number(name), ppid, args });
+      tree.push({ pid: Number(name), ppid, args });
     } catch {
       // gone meanwhile
     }
   }
-  const found = [];
-  const walk = (parent) => {
-    for (const row of rows) if (row.ppid === parent) (found.push(row), walk(row.pid));
-  };
-  walk(pid);
-  return found;
+  return tree;
 }
