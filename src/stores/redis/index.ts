@@ -26,7 +26,7 @@ export type { StoreLogger } from './connection.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-/** The longest close() waits for Redis at each step (final writes, then QUIT), in ms. */
+/** The longest close() waits for Redis at each step (final writes and goodbye, then QUIT), in ms. */
 const CLOSE_WAIT_MS = 5_000;
 
 export interface RedisStoresOptions {
@@ -161,8 +161,8 @@ async function quit(client: Redis): Promise<void> {
   if (client.status === 'ready') await bounded(client.quit().catch(() => {}), CLOSE_WAIT_MS);
   client.disconnect();
   // Between two reconnect attempts there is no connection to close: disconnect() only cancels the next
-  // attempt, and ioredis emits no 'end' (it stays 'reconnecting', with nothing left running). Waiting for
-  // 'end' there hung a shutdown during a Redis restart forever.
+  // attempt, and ioredis emits no 'end' (it stays 'reconnecting'; no attempt follows). Waiting for 'end'
+  // there hung a shutdown during a Redis restart forever.
   if (client.status === 'reconnecting') return;
   await bounded(ended, CLOSE_WAIT_MS);
 }
